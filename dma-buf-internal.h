@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the parts of the dma-buf core share with each other: dma-buf.c (the
+ * kernel API, the pseudo filesystem and the buffer registry),
+ * dma-buf-file.c (what userspace does with the fd) and dma-buf-debugfs.c.
+ * Drivers never include this.
+ */
+#ifndef _DMA_BUF_INTERNAL_H
+#define _DMA_BUF_INTERNAL_H
+
+#include <linux/fs.h>
+
+struct dma_buf;
+
+/* dma-buf-file.c */
+extern const struct file_operations dma_buf_fops;
+
+/*
+ * dma-buf.c: the file's ->release calls this once, when the last reference
+ * to the file is gone.  The buffer leaves the registry here; it is freed
+ * later, when its dentry goes.
+ */
+void dma_buf_file_closed(struct dma_buf *dmabuf);
+
+/*
+ * dma-buf.c: call @fn for every buffer in the registry, in no particular
+ * order.  @fn may sleep and may take the buffer's reservation lock; the
+ * buffer cannot be freed while @fn runs on it.  A non-zero return from @fn
+ * ends the walk and is returned.
+ */
+int dma_buf_for_each(int (*fn)(struct dma_buf *dmabuf, void *data),
+		     void *data);
+
+/* dma-buf-debugfs.c: the dma_buf/bufinfo listing. */
+#ifdef CONFIG_DEBUG_FS
+int dma_buf_debugfs_init(void);
+void dma_buf_debugfs_exit(void);
+#else
+static inline int dma_buf_debugfs_init(void) { return 0; }
+static inline void dma_buf_debugfs_exit(void) { }
+#endif
+
+static inline bool is_dma_buf_file_op(const struct file *file)
+{
+	return file->f_op == &dma_buf_fops;
+}
+
+#endif /* _DMA_BUF_INTERNAL_H */
