@@ -9,8 +9,18 @@
 #define _DMA_BUF_INTERNAL_H
 
 #include <linux/fs.h>
+#include <linux/types.h>
 
 struct dma_buf;
+
+/*
+ * dma-buf.c: every allocation the core makes for buffers, attachments and
+ * names goes through dma_buf_kzalloc(), and every buffer file is made by
+ * dma_buf_alloc_file(), so that KUnit can make any one of them fail
+ * (KUNIT_STATIC_STUB_REDIRECT).  Both are exported only to KUnit.
+ */
+void *dma_buf_kzalloc(size_t size, gfp_t gfp);
+struct file *dma_buf_alloc_file(struct dma_buf *dmabuf, int flags);
 
 /* dma-buf-file.c */
 extern const struct file_operations dma_buf_fops;
