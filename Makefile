@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-obj-y := dma-buf.o dma-fence.o dma-fence-array.o dma-fence-chain.o \
-	 dma-fence-unwrap.o dma-resv.o
+obj-y := dma-buf.o dma-buf-file.o dma-fence.o dma-fence-array.o \
+	 dma-fence-chain.o dma-fence-unwrap.o dma-resv.o
+obj-$(CONFIG_DEBUG_FS)		+= dma-buf-debugfs.o
 obj-$(CONFIG_DMABUF_HEAPS)	+= dma-heap.o
 obj-$(CONFIG_DMABUF_HEAPS)	+= heaps/
 obj-$(CONFIG_SYNC_FILE)		+= sync_file.o
