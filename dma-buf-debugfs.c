@@ -33,11 +33,15 @@ static int dma_buf_bufinfo_one(struct dma_buf *dmabuf, void *data)
 	if (ret)
 		return ret;
 
+	/*
+	 * dma_buf_for_each() keeps the buffer alive by holding a reference
+	 * to its file; the count shown leaves that one out, as 6.12's does.
+	 */
 	spin_lock(&dmabuf->name_lock);
 	seq_printf(s, "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n",
 		   dmabuf->size, dmabuf->file->f_flags,
 		   (__force unsigned int)dmabuf->file->f_mode,
-		   file_count(dmabuf->file), dmabuf->exp_name,
+		   file_count(dmabuf->file) - 1, dmabuf->exp_name,
 		   file_inode(dmabuf->file)->i_ino,
 		   dmabuf->name ?: "<none>");
 	spin_unlock(&dmabuf->name_lock);

@@ -221,7 +221,8 @@ static long dma_buf_ioctl_set_name(struct dma_buf *dmabuf,
 				   const char __user *uname)
 {
 	char buf[DMA_BUF_NAME_LEN];
-	char *name, *old;
+	const char *old;
+	char *name;
 	long len;
 
 	len = strncpy_from_user(buf, uname, sizeof(buf));

@@ -15,6 +15,7 @@
 #include <linux/dma-fence.h>
 #include <linux/dma-fence-array.h>
 #include <linux/dma-resv.h>
+#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -1092,6 +1093,7 @@ static char *read_bufinfo(struct kunit *test)
 	struct vfsmount *mnt;
 	struct file *file;
 	size_t len = 0, size = 4 * PAGE_SIZE;
+	char __user *ubuf;
 	loff_t pos = 0;
 	ssize_t n;
 	char *buf;
@@ -1108,10 +1110,17 @@ static char *read_bufinfo(struct kunit *test)
 
 	buf = kunit_kzalloc(test, size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
+	/* debugfs files have no read_iter, so read like userspace does. */
+	ubuf = user_mem(test, PAGE_SIZE);
 	for (;;) {
-		n = kernel_read(file, buf + len, size - 1 - len, &pos);
+		n = file->f_op->read(file, ubuf,
+				     min(size - 1 - len, PAGE_SIZE), &pos);
 		if (n <= 0)
 			break;
+		if (copy_from_user(buf + len, ubuf, n)) {
+			n = -EFAULT;
+			break;
+		}
 		len += n;
 		if (len == size - 1) {
 			char *bigger = kunit_kzalloc(test, 2 * size, GFP_KERNEL);
@@ -1152,13 +1161,15 @@ static char *bufinfo_entry(struct kunit *test, const char *text,
 	const char *line, *end;
 	unsigned long i;
 	size_t size;
+	char *copy;
 
 	for (line = text; line && *line; line = next_line(line)) {
 		if (buffer_line(line, &size, &i) && i == ino) {
 			end = strstr(line, "\n\n");
 			KUNIT_ASSERT_NOT_NULL(test, end);
-			return kunit_kstrndup(test, line, end + 2 - line,
-					      GFP_KERNEL);
+			copy = kunit_kzalloc(test, end + 3 - line, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, copy);
+			return memcpy(copy, line, end + 2 - line);
 		}
 	}
 	return NULL;
@@ -1170,13 +1181,15 @@ static void check_totals(struct kunit *test, const char *text)
 	size_t bytes = 0, want_bytes, size;
 	const char *line, *total;
 	unsigned long ino;
+	int n;
 
 	total = strstr(text, "\nTotal ");
 	while (total && strstr(total + 1, "\nTotal "))
 		total = strstr(total + 1, "\nTotal ");
 	KUNIT_ASSERT_NOT_NULL(test, total);
-	KUNIT_ASSERT_EQ(test, sscanf(total, "\nTotal %u objects, %zu bytes\n",
-				     &want_objects, &want_bytes), 2);
+	n = sscanf(total, "\nTotal %u objects, %zu bytes\n", &want_objects,
+		   &want_bytes);
+	KUNIT_ASSERT_EQ(test, n, 2);
 	KUNIT_EXPECT_EQ(test, total[strlen(total) - 1], '\n');
 
 	for (line = text; line && *line; line = next_line(line)) {
@@ -1219,13 +1232,14 @@ static void test_bufinfo(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, entry);
 	want = kasprintf(GFP_KERNEL,
 			 "%08lu\t%08x\t%08x\t00000002\t%s\t%08lu\tbufinfo-name\n"
-			 "\twrite fence: fops-test fops-timeline seq 1 unsignalled\n"
+			 "\twrite fence:fops-test fops-timeline seq 1 unsignalled\n"
 			 "\tAttached Devices:\n"
-			 "\tfops-test-dev\n"
+			 "\t%s\n"
 			 "Total 1 devices attached\n\n",
 			 TEST_SIZE, named->file->f_flags,
 			 (__force unsigned int)named->file->f_mode,
-			 TEST_EXP_NAME, file_inode(named->file)->i_ino);
+			 TEST_EXP_NAME, file_inode(named->file)->i_ino,
+			 dev_name(dev));
 	KUNIT_ASSERT_NOT_NULL(test, want);
 	KUNIT_EXPECT_STREQ(test, entry, want);
 	kfree(want);
@@ -1293,6 +1307,7 @@ static struct kunit_suite dma_buf_file_suite = {
 	.exit = fops_test_exit,
 	.test_cases = dma_buf_file_cases,
 };
+
 kunit_test_suite(dma_buf_file_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the dma-buf file operations");
