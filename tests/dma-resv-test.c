@@ -1576,7 +1576,6 @@ static void test_race_unlocked_walks(struct kunit *test)
 		struct dma_resv_iter cursor;
 		unsigned int n, i, j, seen = 0;
 
-
 		dma_resv_iter_begin(&cursor, &r->obj, DMA_RESV_USAGE_BOOKKEEP);
 		dma_resv_for_each_fence_unlocked(&cursor, f) {
 			if (dma_resv_iter_is_restarted(&cursor)) {
