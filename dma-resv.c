@@ -20,7 +20,7 @@
 #include "tests/dma-resv-kunit.h"
 
 /**
- * DOC: Reservation objects
+ * DOC: Reservation Object Overview
  *
  * A reservation object (&struct dma_resv) records which operations are
  * using a buffer: every operation is represented by a &struct dma_fence,
