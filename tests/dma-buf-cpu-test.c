@@ -97,10 +97,19 @@ static void dbt_cpu_ignores_bookkeep(struct kunit *test)
 	dbt_cpu_fence(test, DMA_RESV_USAGE_BOOKKEEP, DMA_BIDIRECTIONAL, false);
 }
 
+static void dbt_cpu_begin_null(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(NULL, DMA_TO_DEVICE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+}
+
 static struct kunit_case dbt_cpu_cases[] = {
 	KUNIT_CASE(dbt_cpu_no_callbacks),
 	KUNIT_CASE(dbt_cpu_callbacks),
 	KUNIT_CASE(dbt_cpu_errors),
+	KUNIT_CASE(dbt_cpu_begin_null),
 	KUNIT_CASE(dbt_cpu_read_waits_writer),
 	KUNIT_CASE(dbt_cpu_read_ignores_reader),
 	KUNIT_CASE(dbt_cpu_write_waits_reader),
@@ -238,11 +247,22 @@ static void dbt_mmap_bad_range(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+static void dbt_mmap_null(struct kunit *test)
+{
+	struct vm_area_struct *vma = dbt_vma(test, 1);
+
+	KUNIT_EXPECT_EQ(test, dma_buf_mmap(NULL, vma, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+	dbt_vma_done(test, vma);
+}
+
 static struct kunit_case dbt_mmap_cases[] = {
 	KUNIT_CASE(dbt_mmap_ok),
 	KUNIT_CASE(dbt_mmap_exporter_error),
 	KUNIT_CASE(dbt_mmap_no_callback),
 	KUNIT_CASE(dbt_mmap_bad_range),
+	KUNIT_CASE(dbt_mmap_null),
 	{}
 };
 
@@ -386,6 +406,18 @@ static void dbt_vmap_unlocked_warns(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+static void dbt_vmap_null(struct kunit *test)
+{
+	struct iosys_map map;
+
+	iosys_map_set_vaddr(&map, &map);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(NULL, &map), -EINVAL);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
+	dma_buf_vunmap_unlocked(NULL, &map);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
+	dbt_expect_warns(test, 2);
+}
+
 static struct kunit_case dbt_vmap_cases[] = {
 	KUNIT_CASE(dbt_vmap_refcount),
 	KUNIT_CASE(dbt_vmap_locked),
@@ -393,6 +425,7 @@ static struct kunit_case dbt_vmap_cases[] = {
 	KUNIT_CASE(dbt_vmap_no_vunmap_callback),
 	KUNIT_CASE(dbt_vmap_fails),
 	KUNIT_CASE(dbt_vmap_unlocked_warns),
+	KUNIT_CASE(dbt_vmap_null),
 	{}
 };
 

@@ -198,8 +198,8 @@ static void dbt_attach_disagree_maps(struct kunit *test)
 		bool exp_dyn = kind & DBT_EXP_DYNAMIC;
 		struct dbt_importer *imp;
 		struct dma_buf_attachment *attach;
+		struct sg_table *sgt, *other;
 		struct dma_buf *dmabuf;
-		struct sg_table *sgt;
 		char name[16];
 
 		snprintf(name, sizeof(name), "dbt-imp%d", kind);
@@ -216,9 +216,9 @@ static void dbt_attach_disagree_maps(struct kunit *test)
 		/* Any direction is served from the cached mapping. */
 		sgt = dma_buf_map_attachment_unlocked(attach, DMA_TO_DEVICE);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(sgt));
-		KUNIT_EXPECT_PTR_EQ(test, sgt,
-				    dma_buf_map_attachment_unlocked(attach,
-							DMA_FROM_DEVICE));
+		other = dma_buf_map_attachment_unlocked(attach,
+							DMA_FROM_DEVICE);
+		KUNIT_EXPECT_PTR_EQ(test, other, sgt);
 		KUNIT_EXPECT_EQ(test, exp->mapped, 1);
 		dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_TO_DEVICE);
 		dma_buf_unmap_attachment_unlocked(attach, sgt,
@@ -275,11 +275,43 @@ static void dbt_attach_disagree_fails(struct kunit *test)
 	}
 }
 
+/* NULL buffer or device, or detaching from another buffer: WARN, no-op. */
+static void dbt_attach_bad_args(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_exporter *other = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach;
+
+	dbt_export(other);
+	attach = dma_buf_attach(NULL, imp->dev);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(attach), -EINVAL);
+	attach = dma_buf_dynamic_attach(dmabuf, NULL, dbt_dynamic_ops(true),
+					imp);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(attach), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
+	KUNIT_EXPECT_EQ(test, exp->attached, 0);
+
+	attach = dbt_attach(test, dmabuf, imp, false);
+	dma_buf_detach(other->dmabuf, attach);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 3);
+	KUNIT_EXPECT_TRUE(test, dbt_attachment_listed(dmabuf, attach));
+	KUNIT_EXPECT_EQ(test, exp->detached + other->detached, 0);
+	dbt_expect_warns(test, 3);
+
+	dma_buf_detach(dmabuf, attach);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+	dbt_put_final(other);
+}
+
 static struct kunit_case dbt_attach_cases[] = {
 	KUNIT_CASE(dbt_attach_static),
 	KUNIT_CASE(dbt_attach_dynamic),
 	KUNIT_CASE(dbt_attach_callback_fails),
 	KUNIT_CASE(dbt_attach_no_move_notify),
+	KUNIT_CASE(dbt_attach_bad_args),
 	KUNIT_CASE(dbt_attach_is_dynamic),
 	KUNIT_CASE(dbt_attach_disagree_maps),
 	KUNIT_CASE(dbt_attach_disagree_fails),
@@ -845,10 +877,32 @@ static void dbt_map_debug_cached(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+/* NULL attachment or table: WARN and -EINVAL or nothing. */
+static void dbt_map_null_args(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach = dbt_attach(test, dmabuf, imp, false);
+	struct sg_table *sgt;
+
+	sgt = dma_buf_map_attachment_unlocked(NULL, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(sgt), -EINVAL);
+	dma_buf_unmap_attachment_unlocked(attach, NULL, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
+	dbt_expect_warns(test, 2);
+	KUNIT_EXPECT_EQ(test, exp->mapped + exp->unmapped, 0);
+
+	dma_buf_detach(dmabuf, attach);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
 static struct kunit_case dbt_map_cases[] = {
 	KUNIT_CASE(dbt_map_static),
 	KUNIT_CASE(dbt_map_dynamic_locked),
 	KUNIT_CASE(dbt_map_errors),
+	KUNIT_CASE(dbt_map_null_args),
 	KUNIT_CASE(dbt_map_unlocked_warns),
 	KUNIT_CASE(dbt_map_cache_sgt),
 	KUNIT_CASE(dbt_map_cache_sgt_error),

@@ -525,6 +525,13 @@ static void dbt_get_dma_buf_refs(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+static void dbt_put_null(struct kunit *test)
+{
+	dma_buf_put(NULL);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+}
+
 static struct kunit_case dbt_fd_cases[] = {
 	KUNIT_CASE(dbt_fd_get_put),
 	KUNIT_CASE(dbt_fd_close_releases),
@@ -532,6 +539,7 @@ static struct kunit_case dbt_fd_cases[] = {
 	KUNIT_CASE(dbt_get_bad_fd),
 	KUNIT_CASE(dbt_get_not_dmabuf),
 	KUNIT_CASE(dbt_get_dma_buf_refs),
+	KUNIT_CASE(dbt_put_null),
 	{}
 };
 

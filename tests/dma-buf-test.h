@@ -298,8 +298,9 @@ static inline struct dbt_exporter *dbt_exporter_new(struct kunit *test)
 	for (i = 0; i < DBT_PAGES; i++) {
 		exp->pages[i] = alloc_page(GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, exp->pages[i]);
-		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
-				dbt_free_page, exp->pages[i]));
+		KUNIT_ASSERT_EQ(test, 0,
+				kunit_add_action_or_reset(test, dbt_free_page,
+							  exp->pages[i]));
 	}
 
 	exp->ops.attach = dbt_op_attach;
