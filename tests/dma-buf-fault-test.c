@@ -68,7 +68,7 @@ static struct module *dbt_fake_module(struct kunit *test)
  * succeeds: each failure is -ENOMEM, never calls release and keeps no
  * module reference.
  */
-static void dbt_fault_export_kzalloc(struct kunit *test)
+static void dbt_fault_export(struct kunit *test, struct dma_resv *resv)
 {
 	int n;
 
@@ -79,6 +79,7 @@ static void dbt_fault_export_kzalloc(struct kunit *test)
 		int refs = 0;
 
 		dbt_fill_info(exp, &info);
+		info.resv = resv;
 #if IS_ENABLED(CONFIG_MODULE_UNLOAD)
 		info.owner = dbt_fake_module(test);
 		refs = module_refcount(info.owner);
@@ -111,6 +112,24 @@ static void dbt_fault_export_kzalloc(struct kunit *test)
 	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
 	/* The buffer itself comes from dma_buf_kzalloc(). */
 	KUNIT_EXPECT_GE(test, n, 2);
+}
+
+static void dbt_fault_export_kzalloc(struct kunit *test)
+{
+	dbt_fault_export(test, NULL);
+}
+
+/* With the exporter's own reservation object, which must survive. */
+static void dbt_fault_export_kzalloc_resv(struct kunit *test)
+{
+	struct dma_resv *resv = kunit_kzalloc(test, sizeof(*resv), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, resv);
+	dma_resv_init(resv);
+	dbt_fault_export(test, resv);
+	KUNIT_EXPECT_EQ(test, dma_resv_lock(resv, NULL), 0);
+	dma_resv_unlock(resv);
+	dma_resv_fini(resv);
 }
 
 /* The buffer's file cannot be made: that error, nothing kept. */
@@ -285,6 +304,7 @@ static void dbt_fault_other_calls(struct kunit *test)
 
 static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_export_kzalloc),
+	KUNIT_CASE(dbt_fault_export_kzalloc_resv),
 	KUNIT_CASE(dbt_fault_export_file),
 	KUNIT_CASE(dbt_fault_attach),
 	KUNIT_CASE(dbt_fault_other_calls),
