@@ -43,6 +43,8 @@ static void dbt_attach_static(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dbt_attachment_listed(dmabuf, attach));
 	KUNIT_EXPECT_EQ(test, exp->attached, 1);
 	KUNIT_EXPECT_PTR_EQ(test, exp->last_attach, attach);
+	KUNIT_EXPECT_PTR_EQ(test, exp->attach_dev, imp->dev);
+	KUNIT_EXPECT_PTR_EQ(test, attach->priv, exp);
 	KUNIT_EXPECT_EQ(test, exp->mapped, 0);
 	KUNIT_EXPECT_EQ(test, exp->pinned, 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
@@ -70,6 +72,12 @@ static void dbt_attach_dynamic(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dma_buf_is_dynamic(dmabuf));
 
 	attach = dbt_attach(test, dmabuf, imp, true);
+	/* The exporter's attach sees the importer's side already filled in. */
+	KUNIT_EXPECT_PTR_EQ(test, exp->attach_dev, imp->dev);
+	KUNIT_EXPECT_PTR_EQ(test, exp->attach_importer_ops,
+			    dbt_dynamic_ops(true));
+	KUNIT_EXPECT_PTR_EQ(test, exp->attach_importer_priv, imp);
+	KUNIT_EXPECT_TRUE(test, exp->attach_p2p);
 	KUNIT_EXPECT_PTR_EQ(test, attach->importer_ops, dbt_dynamic_ops(true));
 	KUNIT_EXPECT_PTR_EQ(test, attach->importer_priv, imp);
 	KUNIT_EXPECT_TRUE(test, attach->peer2peer);
@@ -132,6 +140,25 @@ static void dbt_attach_callback_fails(struct kunit *test)
 		exp->detached = 0;
 	}
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
+/* The exporter's attach may turn peer-to-peer off; the importer sees it. */
+static void dbt_attach_exporter_clears_p2p(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+
+	dbt_make_dynamic(exp);
+	exp->clear_p2p = true;
+	dmabuf = dbt_export(exp);
+	attach = dbt_attach(test, dmabuf, imp, true);
+	KUNIT_EXPECT_TRUE(test, exp->attach_p2p);
+	KUNIT_EXPECT_FALSE(test, attach->peer2peer);
+	dma_buf_detach(dmabuf, attach);
 	dbt_expect_balanced(exp);
 	dbt_put_final(exp);
 }
@@ -230,6 +257,9 @@ static void dbt_attach_disagree_maps(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, exp->unmapped, 1);
 		KUNIT_EXPECT_EQ(test, exp->unmap_dir, DMA_BIDIRECTIONAL);
 		KUNIT_EXPECT_EQ(test, exp->unpinned, exp_dyn ? 1 : 0);
+		/* The exporter's detach comes after the unmap and unpin. */
+		KUNIT_EXPECT_EQ(test, exp->live_at_detach, 0);
+		KUNIT_EXPECT_EQ(test, exp->pins_at_detach, 0);
 		dbt_expect_balanced(exp);
 		dbt_put_final(exp);
 	}
@@ -310,6 +340,7 @@ static struct kunit_case dbt_attach_cases[] = {
 	KUNIT_CASE(dbt_attach_static),
 	KUNIT_CASE(dbt_attach_dynamic),
 	KUNIT_CASE(dbt_attach_callback_fails),
+	KUNIT_CASE(dbt_attach_exporter_clears_p2p),
 	KUNIT_CASE(dbt_attach_no_move_notify),
 	KUNIT_CASE(dbt_attach_bad_args),
 	KUNIT_CASE(dbt_attach_is_dynamic),

@@ -9,6 +9,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/dcache.h>
 #include <linux/path.h>
+#include <linux/rcupdate.h>
 #include <uapi/linux/magic.h>
 
 #include "dma-buf-test.h"
@@ -379,6 +380,8 @@ static void dbt_export_release_once(struct kunit *test)
 	struct dma_buf *dmabuf = dbt_export(exp);
 	int i;
 
+	/* DEFINE_DMA_BUF_EXPORT_INFO names the exporter after its module. */
+	KUNIT_EXPECT_STREQ(test, dmabuf->exp_name, KBUILD_MODNAME);
 	for (i = 0; i < 3; i++)
 		get_dma_buf(dmabuf);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 4);
@@ -428,6 +431,7 @@ static void dbt_fd_get_put(struct kunit *test)
 	struct dbt_exporter *exp = dbt_exporter_new(test);
 	struct dma_buf *dmabuf = dbt_export(exp);
 	struct dma_buf *got;
+	bool cloexec;
 	int fd;
 
 	get_dma_buf(dmabuf);
@@ -435,6 +439,10 @@ static void dbt_fd_get_put(struct kunit *test)
 	fd = dma_buf_fd(dmabuf, O_CLOEXEC);
 	KUNIT_ASSERT_GE(test, fd, 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
+	rcu_read_lock();
+	cloexec = close_on_exec(fd, current->files);
+	rcu_read_unlock();
+	KUNIT_EXPECT_TRUE(test, cloexec);
 
 	got = dma_buf_get(fd);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(got));
@@ -457,8 +465,13 @@ static void dbt_fd_close_releases(struct kunit *test)
 	struct dbt_exporter *exp = dbt_exporter_new(test);
 	struct dma_buf *dmabuf = dbt_export(exp);
 	int fd = dma_buf_fd(dmabuf, 0);
+	bool cloexec;
 
 	KUNIT_ASSERT_GE(test, fd, 0);
+	rcu_read_lock();
+	cloexec = close_on_exec(fd, current->files);
+	rcu_read_unlock();
+	KUNIT_EXPECT_FALSE(test, cloexec);
 	KUNIT_EXPECT_EQ(test, close_fd(fd), 0);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, exp->released, 1);

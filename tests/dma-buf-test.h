@@ -63,6 +63,15 @@ struct dbt_exporter {
 	int attach_ret, pin_ret, map_ret, begin_ret, end_ret, mmap_ret;
 	int vmap_ret;
 	bool map_null;
+	/* attach refuses peer-to-peer, as an exporter may */
+	bool clear_p2p;
+
+	/* what attach and detach saw of the attachment */
+	struct device *attach_dev;
+	const struct dma_buf_attach_ops *attach_importer_ops;
+	void *attach_importer_priv;
+	bool attach_p2p;
+	int live_at_detach, pins_at_detach;
 
 	/* what the callbacks were last given */
 	struct dma_buf_attachment *last_attach;
@@ -95,6 +104,15 @@ static inline void dbt_lock_state(struct dbt_exporter *exp,
 		exp->lock_errors++;
 }
 
+static inline int dbt_live_tables(struct dbt_exporter *exp)
+{
+	int i, n = 0;
+
+	for (i = 0; i < DBT_MAX_SGT; i++)
+		n += !!exp->live[i];
+	return n;
+}
+
 static inline int dbt_op_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach)
 {
@@ -103,7 +121,18 @@ static inline int dbt_op_attach(struct dma_buf *dmabuf,
 	exp->attached++;
 	exp->last_attach = attach;
 	dbt_lock_state(exp, dmabuf, false);
-	return exp->attach_ret;
+	if (attach->dmabuf != dmabuf)
+		exp->bad_calls++;
+	exp->attach_dev = attach->dev;
+	exp->attach_importer_ops = attach->importer_ops;
+	exp->attach_importer_priv = attach->importer_priv;
+	exp->attach_p2p = attach->peer2peer;
+	if (exp->attach_ret)
+		return exp->attach_ret;
+	if (exp->clear_p2p)
+		attach->peer2peer = false;
+	attach->priv = exp;
+	return 0;
 }
 
 static inline void dbt_op_detach(struct dma_buf *dmabuf,
@@ -114,6 +143,10 @@ static inline void dbt_op_detach(struct dma_buf *dmabuf,
 	exp->detached++;
 	exp->last_attach = attach;
 	dbt_lock_state(exp, dmabuf, false);
+	if (attach->priv != exp)
+		exp->bad_calls++;
+	exp->live_at_detach = dbt_live_tables(exp);
+	exp->pins_at_detach = exp->pins;
 }
 
 static inline int dbt_op_pin(struct dma_buf_attachment *attach)
@@ -358,15 +391,6 @@ static inline void dbt_put_final(struct dbt_exporter *exp)
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(exp->test, exp->released, 1);
 	exp->dmabuf = NULL;
-}
-
-static inline int dbt_live_tables(struct dbt_exporter *exp)
-{
-	int i, n = 0;
-
-	for (i = 0; i < DBT_MAX_SGT; i++)
-		n += !!exp->live[i];
-	return n;
 }
 
 /* Every mapping, pin and attachment the exporter saw was given back. */
