@@ -21,6 +21,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -291,6 +292,13 @@ static void test_trylock_contended(struct kunit *test)
 	if (IS_ENABLED(CONFIG_LOCKDEP))
 		KUNIT_EXPECT_FALSE(test, dma_resv_held(&obj));
 	KUNIT_EXPECT_FALSE(test, dma_resv_trylock(&obj));
+
+	/* A signal ends an interruptible wait for the contended lock. */
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_lock_interruptible(&obj, NULL), -EINTR);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
 
 	complete(&h.release);
 	wait_for_completion(&h.done);
@@ -1302,6 +1310,18 @@ static void test_wait_timeout(struct kunit *test)
 						    false, 0), 1);
 	ret = dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ, false, 100);
 	KUNIT_EXPECT_EQ(test, ret, 100);
+
+	/* A pending signal interrupts the wait, if it may be interrupted. */
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    true, 10 * HZ), -ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    false, 2), 0);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
 
 	/* Time left shrinks while waiting for a late fence. */
 	t = kthread_run(signaler_fn, &s2, "resv-signaler");
