@@ -67,9 +67,9 @@ static int dma_buf_bufinfo_show(struct seq_file *s, void *unused)
 	struct dma_buf_bufinfo info = { .s = s };
 	int ret;
 
-	seq_puts(s, "\nDma-buf Objects:\n");
-	seq_printf(s, "%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n",
-		   "size", "flags", "mode", "count", "ino");
+	/* Column titles padded to the 8 digits of the numbers below them. */
+	seq_puts(s, "\nDma-buf Objects:\n"
+		 "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n");
 
 	ret = dma_buf_for_each(dma_buf_bufinfo_one, &info);
 	if (ret)
@@ -80,7 +80,7 @@ static int dma_buf_bufinfo_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(dma_buf_bufinfo);
 
-static struct dentry *dma_buf_debugfs_dir;
+static struct dentry *bufinfo_dir;
 
 /**
  * dma_buf_debugfs_init - create debugfs dma_buf/bufinfo
@@ -100,7 +100,7 @@ int dma_buf_debugfs_init(void)
 		return PTR_ERR(dir);
 
 	debugfs_create_file("bufinfo", 0444, dir, NULL, &dma_buf_bufinfo_fops);
-	dma_buf_debugfs_dir = dir;
+	bufinfo_dir = dir;
 	return 0;
 }
 
@@ -111,6 +111,6 @@ int dma_buf_debugfs_init(void)
  */
 void dma_buf_debugfs_exit(void)
 {
-	debugfs_remove_recursive(dma_buf_debugfs_dir);
-	dma_buf_debugfs_dir = NULL;
+	debugfs_remove_recursive(bufinfo_dir);
+	bufinfo_dir = NULL;
 }
