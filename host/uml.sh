@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Helpers for booting the UML test kernel on a host folder of static test
+# programs: shared by host/userspace and host/demo.  Sourced after lib.sh,
+# never run.
+#
+# The kernel is the one host/test builds: host/configs/uml-test.config in
+# $BUILD_ROOT/uml-test, built by kunit.py.  It boots with
+#   BUILD/linux mem=512M rootfstype=hostfs rootflags=ROOT rw init=/init
+# where ROOT/init (tests/userspace/init.c) runs the programs ROOT/tests.list
+# names and leaves their output in ROOT/results/.
+
+UML_CONFIG=$REPO/host/configs/uml-test.config
+UML_BUILD=$BUILD_ROOT/uml-test
+
+# Kernel arguments for a userspace boot.  The KUnit suites built into the
+# test kernel stay off (host/test runs them), and of the dma-buf selftests
+# module only its trivial sanity check runs: the others spin forever on
+# uniprocessor UML.
+UML_ARGS=(mem=512M rw init=/init kunit.enable=0
+	dmabuf_selftests.igt__12__sanitycheck=1 panic_on_warn=0)
+
+# True when BUILD/linux is missing or older than a file we put into the
+# tree or than the config.
+uml_kernel_stale() {
+	local build=$1 src dst
+	[ -x "$build/linux" ] || return 0
+	[ "$UML_CONFIG" -nt "$build/linux" ] && return 0
+	while read -r src dst; do
+		case $dst in
+		drivers/dma-buf/tests/userspace/*|Documentation/*) continue ;;
+		esac
+		[ "$KERNEL_TREE/$dst" -nt "$build/linux" ] && return 0
+	done < <(overlay_map)
+	return 1
+}
+
+# Build (or bring up to date) the kernel exactly as host/test configures
+# it.  Quiet unless it fails; the log stays in BUILD/build.log.
+uml_build_kernel() {
+	local build=$1
+	mkdir -p "$build"
+	log "building the UML kernel in $build (log: $build/build.log)"
+	if ! kunit build --build_dir="$build" --jobs="$JOBS" \
+			--kunitconfig="$UML_CONFIG" > "$build/build.log" 2>&1; then
+		tail -40 "$build/build.log" >&2
+		return 1
+	fi
+}
+
+# The UAPI headers of the tree as userspace gets them: BUILD/usr/include.
+uml_headers() {
+	local build=$1
+	if [ -f "$build/usr/include/linux/dma-buf.h" ] &&
+	   [ ! "$KERNEL_TREE/include/uapi/linux/dma-buf.h" -nt "$build/usr/include/linux/dma-buf.h" ]; then
+		return 0
+	fi
+	log "installing UAPI headers into $build/usr/include"
+	make -s -C "$KERNEL_TREE" O="$build" ARCH=um headers_install >&2
+}
+
+# Static test programs into OUT (from tests/userspace, plus the kernel's
+# kselftests for the exporters).
+uml_programs() {
+	local build=$1 out=$2
+	"$REPO/tests/userspace/build.sh" "$out" "$build/usr/include" "$KERNEL_TREE" >&2
+}
+
+# A fresh root folder: ROOT/init, ROOT/bin/* from BIN, ROOT/tests.list
+# from stdin ("NAME TIMEOUT PATH [ARGS]" per line).
+uml_root() {
+	local root=$1 bin=$2
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,results}
+	cp "$bin/init" "$root/init"
+	find "$bin" -maxdepth 1 -type f -perm -u+x ! -name init -exec cp {} "$root/bin/" \;
+	cat > "$root/tests.list"
+	# hostfs serves the folder with host permissions: all of it readable.
+	chmod -R a+rX "$root"
+}
+
+# Boot ROOT; the console goes to LOG.  Fails when the kernel did not get
+# through init's list (crash, hang past TIMEOUT seconds).
+uml_boot() {
+	local build=$1 root=$2 consolelog=$3 tmo=$4 rc=0
+	root=$(cd "$root" && pwd)
+	timeout -k 10 "$tmo" "$build/linux" "${UML_ARGS[@]}" \
+		rootfstype=hostfs rootflags="$root" \
+		< /dev/null > "$consolelog" 2>&1 || rc=$?
+	[ -t 0 ] && stty sane 2>/dev/null
+	if [ ! -f "$root/results/done" ]; then
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			echo "UML did not finish within ${tmo}s" >&2
+		else
+			echo "UML stopped before init finished (exit $rc)" >&2
+		fi
+		tail -30 "$consolelog" >&2
+		return 1
+	fi
+}
+
+# Whether the booted kernel carried our core rather than upstream's.
+uml_core_is_ours() {
+	grep -q 'dma-buf: clean-room core' "$1"
+}
