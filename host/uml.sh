@@ -47,22 +47,30 @@ uml_build_kernel() {
 	fi
 }
 
-# The UAPI headers of the tree as userspace gets them: BUILD/usr/include.
+# The tree's UAPI headers as userspace gets them, from `make headers_install`.
+# UML exports none of its own ("Headers not exportable for UML"): UML
+# userspace is plain x86_64, so these are ARCH=x86's, in a build dir of
+# their own.
+UML_HDR_BUILD=$BUILD_ROOT/uapi-headers
+UML_HDR=$UML_HDR_BUILD/usr/include
+
 uml_headers() {
-	local build=$1
-	if [ -f "$build/usr/include/linux/dma-buf.h" ] &&
-	   [ ! "$KERNEL_TREE/include/uapi/linux/dma-buf.h" -nt "$build/usr/include/linux/dma-buf.h" ]; then
+	if [ -f "$UML_HDR/linux/dma-buf.h" ] &&
+	   [ -z "$(find "$KERNEL_TREE/include/uapi" "$KERNEL_TREE/arch/x86/include/uapi" \
+			-newer "$UML_HDR/linux/dma-buf.h" -name '*.h' -print -quit)" ]; then
 		return 0
 	fi
-	log "installing UAPI headers into $build/usr/include"
-	make -s -C "$KERNEL_TREE" O="$build" ARCH=um headers_install >&2
+	log "installing the tree's UAPI headers into $UML_HDR"
+	mkdir -p "$UML_HDR_BUILD"
+	make -s -C "$KERNEL_TREE" O="$UML_HDR_BUILD" ARCH=x86 headers_install >&2
+	touch "$UML_HDR/linux/dma-buf.h"
 }
 
 # Static test programs into OUT (from tests/userspace, plus the kernel's
 # kselftests for the exporters).
 uml_programs() {
-	local build=$1 out=$2
-	"$REPO/tests/userspace/build.sh" "$out" "$build/usr/include" "$KERNEL_TREE" >&2
+	local out=$1
+	"$REPO/tests/userspace/build.sh" "$out" "$UML_HDR" "$KERNEL_TREE" >&2
 }
 
 # A fresh root folder: ROOT/init, ROOT/bin/* from BIN, ROOT/tests.list
