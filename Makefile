@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
-obj-y := dma-buf.o dma-fence.o dma-fence-array.o dma-fence-chain.o \
-	 dma-fence-unwrap.o dma-resv.o
+obj-y := dma-buf.o dma-buf-file.o dma-fence.o dma-fence-array.o \
+	 dma-fence-chain.o dma-fence-unwrap.o dma-resv.o
+obj-$(CONFIG_DEBUG_FS)		+= dma-buf-debugfs.o
 obj-$(CONFIG_DMABUF_HEAPS)	+= dma-heap.o
 obj-$(CONFIG_DMABUF_HEAPS)	+= heaps/
 obj-$(CONFIG_SYNC_FILE)		+= sync_file.o
 obj-$(CONFIG_SW_SYNC)		+= sw_sync.o sync_debug.o
 obj-$(CONFIG_UDMABUF)		+= udmabuf.o
 obj-$(CONFIG_DMABUF_SYSFS_STATS) += dma-buf-sysfs-stats.o
-obj-$(CONFIG_DMABUF_KUNIT_TEST)	+= tests/
+obj-y				+= tests/
 
 dmabuf_selftests-y := \
 	selftest.o \
