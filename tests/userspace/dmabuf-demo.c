@@ -159,9 +159,10 @@ static void show_kernel_view(int fd)
 		len = (int)(end - p);
 		if (len <= 1)
 			continue;
-		if (!strncmp(p, "Dma-buf Objects:", 16) || !strncmp(p, "size", 4) ||
-		    (!strncmp(p, "Total ", 6) && memmem(p, len, " objects", 8)))
+		if (!strncmp(p, "Dma-buf Objects:", 16) || !strncmp(p, "size", 4))
 			printf("    %.*s", len, p);
+		else if (!strncmp(p, "Total ", 6) && memmem(p, len, " objects", 8))
+			printf("    ...\n    %.*s", len, p);
 		else if (memmem(p, len, mine, strlen(mine)) && p[0] != '\t')
 			in_ours = true;
 		if (in_ours) {
@@ -225,15 +226,15 @@ int main(void)
 	say("mapped it and filled it, between DMA_BUF_IOCTL_SYNC START and END: %s",
 	    ok_write ? "ok" : "FAILED");
 
+	say("passing the fd to the consumer (pid %d) over a unix socket", pid);
 	if (send_fd(sv[0], fd)) {
 		say("FAILED: sendmsg: %s", strerror(errno));
 		return 1;
 	}
-	say("sent the fd to the consumer (pid %d) over a unix socket", pid);
 
 	if (read(sv[0], &c, 1) == 1) {
 		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-		say("reads the reply through its own mapping: \"%s\"", (char *)w + REPLY_AT);
+		say("read the reply through its own mapping: \"%s\"", (char *)w + REPLY_AT);
 		ok_reply = !strncmp((char *)w + REPLY_AT, "consumer ", 9);
 		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		show_kernel_view(fd);

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ static void write_file(const char *path, const char *text)
 static void run(char *line)
 {
 	char *argv[32], *name, *tmo, *save = NULL, path[256], status[64];
-	int argc = 0, pipefd[2], out, wstatus;
+	int argc = 0, pipefd[2], out, wstatus = 0, exited = 0;
 	unsigned int timeout;
 	pid_t pid;
 	ssize_t n;
@@ -97,6 +98,7 @@ static void run(char *line)
 		dup2(pipefd[1], 2);
 		close(pipefd[1]);
 		close(out);
+		setpgid(0, 0);
 		/* A pending alarm survives execve: the per-program timeout. */
 		alarm(timeout);
 		execv(argv[0], argv);
@@ -104,14 +106,37 @@ static void run(char *line)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	while ((n = read(pipefd[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-		if (n <= 0)
+	/*
+	 * Copy output until the program exits; then whatever it left behind
+	 * in its process group goes too, so that a stray child holding the
+	 * pipe cannot stall the boot.
+	 */
+	for (;;) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+
+		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
+			exited = 1;
+			kill(-pid, SIGKILL);
+		}
+		if (poll(&p, 1, exited ? 0 : 500) <= 0) {
+			if (exited)
+				break;
 			continue;
+		}
+		n = read(pipefd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		if (write(1, buf, n) < 0 || write(out, buf, n) < 0)
 			break;
 	}
 	close(pipefd[0]);
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+	if (!exited)
+		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+			;
+	/* Orphans of the program were reparented to us. */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	if (WIFSIGNALED(wstatus))
 		snprintf(status, sizeof(status), "signal %d\n", WTERMSIG(wstatus));
@@ -136,8 +161,6 @@ int main(void)
 	do_mount("debugfs", "/sys/kernel/debug", "debugfs");
 	do_mount("tmpfs", "/tmp", "tmpfs");
 	setenv("PATH", "/bin", 1);
-	/* Orphans of the test programs are reparented to us: reap them. */
-	signal(SIGCHLD, SIG_DFL);
 
 	mkdir("/results", 0755);
 	list = fopen("/tests.list", "r");
