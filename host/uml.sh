@@ -66,10 +66,23 @@ uml_headers() {
 	touch "$UML_HDR/linux/dma-buf.h"
 }
 
+# gcc -static needs the static glibc (libc6-dev); install it if missing.
+uml_ensure_static() {
+	local t
+	t=$(mktemp -d)
+	echo 'int main(void) { return 0; }' > "$t/t.c"
+	if ! gcc -static -o "$t/t" "$t/t.c" 2>/dev/null; then
+		ensure_deps gcc libc6-dev
+		gcc -static -o "$t/t" "$t/t.c" || { rm -rf "$t"; die "gcc -static does not work here"; }
+	fi
+	rm -rf "$t"
+}
+
 # Static test programs into OUT (from tests/userspace, plus the kernel's
 # kselftests for the exporters).
 uml_programs() {
 	local out=$1
+	uml_ensure_static
 	"$REPO/tests/userspace/build.sh" "$out" "$UML_HDR" "$KERNEL_TREE" >&2
 }
 
