@@ -1338,6 +1338,51 @@ static int t_many_buffers(const struct exporter *ex)
 	return PASS;
 }
 
+/* bufinfo and fdinfo stay readable and consistent while buffers churn. */
+static int t_bufinfo_churn(const struct exporter *ex)
+{
+	int status, i;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		for (i = 0; i < 300; i++) {
+			struct bufinfo bi;
+
+			if (bufinfo_read(&bi) || !bi.header_ok || !bi.total_ok ||
+			    bi.total_objects != bi.objects || bi.total_bytes != bi.bytes) {
+				diag("reader: bad listing at round %d: %d/%lu listed, totals %d/%lu",
+				     i, bi.objects, bi.bytes, bi.total_objects, bi.total_bytes);
+				_exit(1);
+			}
+			bufinfo_free(&bi);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 300; i++) {
+		int fd = ex->alloc(SIZE), sf;
+
+		if (fd < 0) {
+			EXPECT(0, "allocation %d: %s", i, strerror(errno));
+			break;
+		}
+		ioctl(fd, DMA_BUF_SET_NAME_A, i & 1 ? "churn-odd" : "churn-even");
+		sf = export_fence(fd, DMA_BUF_SYNC_RW);
+		free(fdinfo_of(fd));
+		close(fd);
+		if (sf >= 0)
+			close(sf);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			goto reaped;
+	}
+	waitpid(pid, &status, 0);
+reaped:
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bufinfo reader failed");
+	return PASS;
+}
+
 static int t_memfd_coherent(const struct exporter *ex)
 {
 	int memfd = -1, fd;
@@ -1424,6 +1469,7 @@ static const struct tcase cases[] = {
 	{ "close-while-polled", t_close_while_polled },
 	{ "close-with-sync-file-outstanding", t_close_with_sync_file },
 	{ "many-buffers", t_many_buffers },
+	{ "bufinfo-while-buffers-come-and-go", t_bufinfo_churn },
 	{ "memfd-coherent", t_memfd_coherent, .only = "udmabuf" },
 };
 
