@@ -19,17 +19,23 @@ UML_BUILD=$BUILD_ROOT/uml-test
 UML_ARGS=(mem=512M rw init=/init kunit.enable=0
 	dmabuf_selftests.igt__12__sanitycheck=1 panic_on_warn=0)
 
-# True when BUILD/linux is missing or older than a file we put into the
-# tree or than the config.
+# True when BUILD/linux is missing, or when the config or a file we put into
+# the tree is newer than both BUILD/linux and the stamp of our last build
+# (a changed file that is not built in, say a disabled test, relinks
+# nothing: the stamp keeps us from rebuilding for it every time).
 uml_kernel_stale() {
-	local build=$1 src dst
+	local build=$1 src dst f
 	[ -x "$build/linux" ] || return 0
-	[ "$UML_CONFIG" -nt "$build/linux" ] && return 0
+	newer() {
+		[ "$1" -nt "$build/linux" ] &&
+			{ [ ! -e "$build/.uml-built" ] || [ "$1" -nt "$build/.uml-built" ]; }
+	}
+	newer "$UML_CONFIG" && return 0
 	while read -r src dst; do
 		case $dst in
 		drivers/dma-buf/tests/userspace/*|Documentation/*) continue ;;
 		esac
-		[ "$KERNEL_TREE/$dst" -nt "$build/linux" ] && return 0
+		newer "$KERNEL_TREE/$dst" && return 0
 	done < <(overlay_map)
 	return 1
 }
@@ -40,11 +46,13 @@ uml_build_kernel() {
 	local build=$1
 	mkdir -p "$build"
 	log "building the UML kernel in $build (log: $build/build.log)"
+	rm -f "$build/.uml-built"
 	if ! kunit build --build_dir="$build" --jobs="$JOBS" \
 			--kunitconfig="$UML_CONFIG" > "$build/build.log" 2>&1; then
 		tail -40 "$build/build.log" >&2
 		return 1
 	fi
+	touch "$build/.uml-built"
 }
 
 # The tree's UAPI headers as userspace gets them, from `make headers_install`.
