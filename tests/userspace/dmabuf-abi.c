@@ -1311,6 +1311,52 @@ static int t_close_with_sync_file(const struct exporter *ex)
 	return PASS;
 }
 
+/*
+ * /proc/PID/maps names a mapped buffer "/dmabuf:NAME" with its inode: that is
+ * how tools (Android's libdmabufinfo) find the buffers a process maps.
+ */
+static bool maps_line(void *addr, char *out, size_t len)
+{
+	char *maps = slurp("/proc/self/maps"), want[32], *p, *e;
+	bool found = false;
+
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	for (p = maps; p && *p; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (!strncmp(p, want, strlen(want))) {
+			snprintf(out, len, "%.*s", e ? (int)(e - p) : (int)strlen(p), p);
+			found = true;
+			break;
+		}
+		if (!e)
+			break;
+	}
+	free(maps);
+	return found;
+}
+
+static int t_proc_maps(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	char line[512], want[128];
+	void *p;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	REQUIRE(maps_line(p, line, sizeof(line)), "mapping not in /proc/self/maps");
+	snprintf(want, sizeof(want), " %lu ", ino_of(fd));
+	EXPECT(strstr(line, want), "maps line lacks inode %lu: %s", ino_of(fd), line);
+	EXPECT(strstr(line, " /dmabuf:") && line[strlen(line) - 1] == ':',
+	       "unnamed: maps line %s", line);
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, "mapped-name"), "set name");
+	REQUIRE(maps_line(p, line, sizeof(line)), "mapping gone from /proc/self/maps");
+	EXPECT(strstr(line, " /dmabuf:mapped-name"), "named: maps line %s", line);
+	munmap(p, SIZE);
+	close(fd);
+	return PASS;
+}
+
 static int t_many_buffers(const struct exporter *ex)
 {
 	int before = bufinfo_objects(), fds[32], i;
@@ -1462,6 +1508,7 @@ static const struct tcase cases[] = {
 	{ "poll", t_poll },
 	{ "unknown-ioctl-enotty", t_unknown_ioctl },
 	{ "fdinfo", t_fdinfo },
+	{ "proc-maps", t_proc_maps },
 	{ "bufinfo", t_bufinfo },
 	{ "scm-rights", t_scm_rights },
 	{ "scm-rights-sender-closed", t_scm_rights_sender_closed },
