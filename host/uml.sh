@@ -68,6 +68,7 @@ uml_headers() {
 			-newer "$UML_HDR/linux/dma-buf.h" -name '*.h' -print -quit)" ]; then
 		return 0
 	fi
+	ensure_deps	# headers_install needs rsync
 	log "installing the tree's UAPI headers into $UML_HDR"
 	mkdir -p "$UML_HDR_BUILD"
 	make -s -C "$KERNEL_TREE" O="$UML_HDR_BUILD" ARCH=x86 headers_install >&2
