@@ -45,7 +45,7 @@ uml_kernel_stale() {
 uml_build_kernel() {
 	local build=$1
 	mkdir -p "$build"
-	log "building the UML kernel in $build (log: $build/build.log)"
+	log "building the UML kernel in $build (several minutes the first time; log: $build/build.log)"
 	rm -f "$build/.uml-built"
 	if ! kunit build --build_dir="$build" --jobs="$JOBS" \
 			--kunitconfig="$UML_CONFIG" > "$build/build.log" 2>&1; then

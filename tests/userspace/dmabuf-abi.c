@@ -488,6 +488,22 @@ static int t_sync_ioctl(const struct exporter *ex)
 	return PASS;
 }
 
+/*
+ * SYNC reaches the exporter and its answer comes back: udmabuf refuses an
+ * END before any START with -EINVAL (it has no mapping to sync yet).
+ */
+static int t_sync_reaches_exporter(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT_ERRNO(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	close(fd);
+	return PASS;
+}
+
 static char *fdinfo_name(int fd, bool *present)
 {
 	static char v[128];
@@ -1512,6 +1528,7 @@ static const struct tcase cases[] = {
 	{ "mprotect-upgrade-rdwr-fd", t_mprotect_upgrade },
 	{ "mremap-growth-refused", t_mremap_growth },
 	{ "sync-ioctl-flags", t_sync_ioctl },
+	{ "sync-reaches-exporter", t_sync_reaches_exporter, .only = "udmabuf" },
 	{ "set-name", t_set_name },
 	{ "set-name-concurrent-readers", t_name_concurrent },
 	{ "proc-fd-link", t_proc_fd_link },
