@@ -63,16 +63,22 @@ UML_HDR_BUILD=$BUILD_ROOT/uapi-headers
 UML_HDR=$UML_HDR_BUILD/usr/include
 
 uml_headers() {
+	# Only our dma-buf.h can change in the tree; its checksum says when
+	# (mtimes do not: a restored upstream file keeps its old one).
+	local sum
+	sum=$(md5sum "$KERNEL_TREE/include/uapi/linux/dma-buf.h" | cut -d' ' -f1)
 	if [ -f "$UML_HDR/linux/dma-buf.h" ] &&
-	   [ -z "$(find "$KERNEL_TREE/include/uapi" "$KERNEL_TREE/arch/x86/include/uapi" \
-			-newer "$UML_HDR/linux/dma-buf.h" -name '*.h' -print -quit)" ]; then
+	   [ "$(cat "$UML_HDR_BUILD/.source-sum" 2>/dev/null)" = "$sum" ]; then
 		return 0
 	fi
 	ensure_deps	# headers_install needs rsync
 	log "installing the tree's UAPI headers into $UML_HDR"
 	mkdir -p "$UML_HDR_BUILD"
+	# make would keep a copy newer than an upstream file put back.
+	rm -f "$UML_HDR/linux/dma-buf.h" "$UML_HDR/linux/.dma-buf.h.cmd"
 	make -s -C "$KERNEL_TREE" O="$UML_HDR_BUILD" ARCH=x86 headers_install >&2
-	touch "$UML_HDR/linux/dma-buf.h"
+	touch "$UML_HDR/linux/dma-buf.h"	# programs rebuild after it
+	echo "$sum" > "$UML_HDR_BUILD/.source-sum"
 }
 
 # gcc -static needs the static glibc (libc6-dev); install it if missing.
