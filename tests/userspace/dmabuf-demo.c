@@ -128,7 +128,7 @@ static int consumer(int sock)
 	return 0;
 }
 
-static void show_kernel_view(int fd)
+static void show_kernel_view(int fd, void *addr)
 {
 	struct bufinfo bi;
 	struct bufinfo_entry *e;
@@ -142,6 +142,17 @@ static void show_kernel_view(int fd)
 		end = strchr(p, '\n');
 		end = end ? end + 1 : p + strlen(p);
 		printf("    %.*s", (int)(end - p), p);
+	}
+	free(info);
+
+	printf("  --- /proc/%d/maps, the producer's mapping of it ---\n", getpid());
+	info = slurp("/proc/self/maps");
+	snprintf(mine, sizeof(mine), "%lx-", (unsigned long)addr);
+	for (p = info; p && *p; p = end) {
+		end = strchr(p, '\n');
+		end = end ? end + 1 : p + strlen(p);
+		if (!strncmp(p, mine, strlen(mine)))
+			printf("    %.*s", (int)(end - p), p);
 	}
 	free(info);
 
@@ -238,7 +249,7 @@ int main(void)
 		say("read the reply through its own mapping: \"%s\"", (char *)w + REPLY_AT);
 		ok_reply = !strncmp((char *)w + REPLY_AT, "consumer ", 9);
 		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-		show_kernel_view(fd);
+		show_kernel_view(fd, w);
 		printf("\n");
 	} else {
 		say("FAILED: the consumer did not answer");
