@@ -226,7 +226,11 @@ static void signal_and_put(struct dma_fence *fence)
 	dma_fence_put(fence);
 }
 
-/* The lowest free fd: a leaked one would move it. */
+/*
+ * fds: KUnit threads share the fd table of kernel threads, so every fd a
+ * case installs is closed again before it ends.  The lowest free fd tells
+ * whether an ioctl leaked one.
+ */
 static int lowest_free_fd(struct kunit *test)
 {
 	int fd = get_unused_fd_flags(0);
@@ -510,10 +514,10 @@ static void test_mmap(struct kunit *test)
 {
 	struct fake_buf *fb;
 	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
-	char __user *u = user_mem(test, PAGE_SIZE);	/* gives us an mm */
 	unsigned long addr, flags;
 	char word[8];
 
+	user_mem(test, PAGE_SIZE);	/* gives the test thread an mm */
 	addr = map_buf(dmabuf, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_EXPECT_EQ(test, fb->mmaps, 1);
@@ -535,7 +539,6 @@ static void test_mmap(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, word, "page-3");
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
 
-	(void)u;
 	flush_delayed_fput();
 	put_buf(test, dmabuf, fb);
 }
