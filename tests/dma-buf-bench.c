@@ -541,30 +541,46 @@ static struct dma_fence *bb_fence(struct kunit *test, u64 context, u64 seqno,
 	return fence;
 }
 
-/* Fences on distinct contexts, all signaled or all pending. */
+/*
+ * Fences on distinct contexts (fixed once, so that a later fence of one of
+ * them can be made), made afresh pending for every use: a core may drop a
+ * fence that is already signaled when it is added, so "N signaled fences
+ * present" means N fences added pending and signaled afterwards.
+ */
 struct bb_fences {
 	struct dma_fence *f[BB_MAX_FENCES];
 	u64 context;
+	unsigned int count;
 };
 
-static void bb_fences_init(struct kunit *test, struct bb_fences *fs,
-			   bool signaled)
+static void bb_fences_make(struct kunit *test, struct bb_fences *fs,
+			   unsigned int count)
 {
 	unsigned int i;
 
-	fs->context = dma_fence_context_alloc(BB_MAX_FENCES);
-	for (i = 0; i < BB_MAX_FENCES; i++)
-		fs->f[i] = bb_fence(test, fs->context + i, 1, signaled);
+	if (!fs->context)
+		fs->context = dma_fence_context_alloc(BB_MAX_FENCES);
+	fs->count = count;
+	for (i = 0; i < count; i++)
+		fs->f[i] = bb_fence(test, fs->context + i, 1, false);
 }
 
-static void bb_fences_fini(struct bb_fences *fs)
+static void bb_fences_signal(struct bb_fences *fs)
 {
 	unsigned int i;
 
-	for (i = 0; i < BB_MAX_FENCES; i++) {
+	for (i = 0; i < fs->count; i++)
 		dma_fence_signal(fs->f[i]);
+}
+
+static void bb_fences_drop(struct bb_fences *fs)
+{
+	unsigned int i;
+
+	bb_fences_signal(fs);
+	for (i = 0; i < fs->count; i++)
 		dma_fence_put(fs->f[i]);
-	}
+	fs->count = 0;
 }
 
 static void bb_resv_fill(struct kunit *test, struct dma_resv *obj,
@@ -928,6 +944,7 @@ struct bb_resv {
 	struct bb_fences *present;
 	struct dma_fence *add;
 	unsigned int count;
+	bool signaled;
 	/* for the submission benchmark */
 	unsigned int nobjs;
 };
@@ -937,10 +954,13 @@ static void bb_resv_prep(struct bb_op *op, unsigned long calls)
 	struct bb_resv *r = op->ctx;
 	unsigned long i;
 
+	bb_fences_make(r->test, r->present, r->count);
 	for (i = 0; i < calls; i++) {
 		dma_resv_init(&r->objs[i]);
 		bb_resv_fill(r->test, &r->objs[i], r->present, r->count);
 	}
+	if (r->signaled)
+		bb_fences_signal(r->present);
 }
 
 static void bb_resv_post(struct bb_op *op, unsigned long calls)
@@ -950,6 +970,7 @@ static void bb_resv_post(struct bb_op *op, unsigned long calls)
 
 	for (i = 0; i < calls; i++)
 		dma_resv_fini(&r->objs[i]);
+	bb_fences_drop(r->present);
 }
 
 /* One fence added to each of @calls prepared objects, as a driver does. */
@@ -971,7 +992,7 @@ static void bb_resv_add(struct bb_op *op, unsigned long calls)
 static void bb_resv_add_all(struct kunit *test)
 {
 	struct bb_resv *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	struct bb_fences *fs[2];
+	struct bb_fences *fs;
 	struct dma_fence *distinct;
 	char name[48];
 	unsigned int i, s;
@@ -984,16 +1005,14 @@ static void bb_resv_add_all(struct kunit *test)
 	r->test = test;
 	r->objs = kvcalloc(BB_MAX_OBJS, sizeof(*r->objs), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r->objs);
-	for (s = 0; s < 2; s++) {
-		fs[s] = kunit_kzalloc(test, sizeof(*fs[s]), GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, fs[s]);
-		bb_fences_init(test, fs[s], s);
-	}
+	fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	r->present = fs;
 	distinct = bb_fence(test, dma_fence_context_alloc(1), 1, false);
 	op.ctx = r;
 
 	for (s = 0; s < 2; s++) {
-		r->present = fs[s];
+		r->signaled = s;
 		for (i = 0; i < ARRAY_SIZE(bb_counts); i++) {
 			r->count = bb_counts[i];
 			op.name = name;
@@ -1007,7 +1026,7 @@ static void bb_resv_add_all(struct kunit *test)
 			/* a later fence of the last context present replaces it */
 			if (!r->count)
 				continue;
-			r->add = bb_fence(test, fs[s]->context + r->count - 1,
+			r->add = bb_fence(test, fs->context + r->count - 1,
 					  2, false);
 			snprintf(name, sizeof(name), "resv_add.same.%s.%u",
 				 s ? "signaled" : "pending", r->count);
@@ -1019,8 +1038,6 @@ static void bb_resv_add_all(struct kunit *test)
 
 	dma_fence_signal(distinct);
 	dma_fence_put(distinct);
-	for (s = 0; s < 2; s++)
-		bb_fences_fini(fs[s]);
 	kvfree(r->objs);
 }
 
@@ -1117,11 +1134,13 @@ static void bb_resv_query(struct kunit *test)
 
 	for (s = 0; s < 2; s++) {
 		st = s ? "signaled" : "pending";
-		bb_fences_init(test, fs, s);
 		for (i = 0; i < ARRAY_SIZE(bb_counts); i++) {
 			r->count = bb_counts[i];
+			bb_fences_make(test, fs, r->count);
 			dma_resv_init(r->objs);
 			bb_resv_fill(test, r->objs, fs, r->count);
+			if (s)
+				bb_fences_signal(fs);
 
 #define BB_QUERY(what, fl, fn, pre, post_) do {				\
 		snprintf(name, sizeof(name), "resv_" what ".%s.%u", st,	\
@@ -1145,8 +1164,8 @@ static void bb_resv_query(struct kunit *test)
 				 bb_wait_zero, NULL, NULL);
 #undef BB_QUERY
 			dma_resv_fini(r->objs);
+			bb_fences_drop(fs);
 		}
-		bb_fences_fini(fs);
 	}
 }
 
