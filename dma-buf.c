@@ -148,7 +148,7 @@ static char *dma_buf_dname(struct dentry *dentry, char *buffer, int buflen)
 			strscpy(name, buf->name);
 		spin_unlock(&buf->name_lock);
 	}
-	return dynamic_dname(buffer, buflen, "/buf:%s", name);
+	return dynamic_dname(buffer, buflen, "/dmabuf:%s", name);
 }
 
 /*
@@ -205,7 +205,7 @@ static int dma_buf_init_fs_context(struct fs_context *fc)
 }
 
 static struct file_system_type dma_buf_fstype = {
-	.name = "buf",
+	.name = "dmabuf",
 	.init_fs_context = dma_buf_init_fs_context,
 	.kill_sb = kill_anon_super,
 };
@@ -255,7 +255,7 @@ struct file *dma_buf_alloc_file(struct dma_buf *buf, int flags)
 	inode->i_size = buf->size;
 	inode_set_bytes(inode, buf->size);
 
-	file = alloc_file_pseudo(inode, dma_buf_mount, "buf",
+	file = alloc_file_pseudo(inode, dma_buf_mount, "dmabuf",
 				 flags & (O_ACCMODE | O_NONBLOCK),
 				 &dma_buf_fops);
 	if (IS_ERR(file))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turn kunit.py's JSON results into lines of 'pass|fail|skip COUNT NAME',
-one per suite, or print a per-suite table with --print."""
+one per suite (NAME is PREFIX:SUITE, PREFIX "kunit" unless --prefix says
+otherwise), or print a per-suite table with --print."""
 import json
 import sys
 
@@ -20,6 +21,11 @@ def suites(top):
 
 args = sys.argv[1:]
 show = "--print" in args
+prefix = "kunit"
+if "--prefix" in args:
+    prefix = args[args.index("--prefix") + 1]
+    args.remove("--prefix")
+    args.remove(prefix)
 path = [a for a in args if a != "--print"][0]
 data = json.load(open(path))
 for name, st in suites(data):
@@ -31,4 +37,4 @@ for name, st in suites(data):
         continue
     for status, n in (("pass", p), ("fail", f), ("skip", k)):
         if n:
-            print(f"{status} {n} kunit:{name}")
+            print(f"{status} {n} {prefix}:{name}")

@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Reservation objects: the fence set and ww_mutex that every shared buffer
+ * carries.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <linux/dma-fence-array.h>
+#include <linux/dma-resv.h>
+#include <linux/export.h>
+#include <linux/fs.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+
+#include "tests/dma-resv-kunit.h"
+
+/**
+ * DOC: Reservation Object Overview
+ *
+ * A reservation object (&struct dma_resv) records which operations are
+ * using a buffer: every operation is represented by a &struct dma_fence,
+ * stored with an &enum dma_resv_usage that says whether it writes, reads,
+ * manages or merely accounts for the buffer.  Whoever wants to use the
+ * buffer next picks the fences it must wait for by usage level.
+ *
+ * Changing the fence set requires the object's ww_mutex, taken with
+ * dma_resv_lock() (or one of its variants) and released with
+ * dma_resv_unlock().  Reading it does not: dma_resv_for_each_fence_unlocked(),
+ * dma_resv_test_signaled(), dma_resv_wait_timeout() and the other queries
+ * run under RCU and hold a reference to each fence they hand out.
+ *
+ * Adding a fence cannot fail, because it usually happens after a job has
+ * been committed to the hardware.  The memory for it is therefore reserved
+ * first, with dma_resv_reserve_fences(), during the same lock hold.  A
+ * fence whose context already has a fence in the object replaces that one
+ * when it is later on their shared timeline, and slots of signaled fences
+ * are reused, so the object stays as small as its set of pending work.
+ *
+ * Lock order, taught to lockdep at boot: the mmap lock, then reservation
+ * locks, then memory reclaim (so allocating with GFP_KERNEL under a
+ * reservation lock is fine, while reclaim may only trylock one), then MMU
+ * notifier invalidation and waiting for fences.
+ */
+
+/*
+ * The fence list.  Entry i packs a fence pointer with its usage level in the
+ * low bits, so that a reader sees both change at once.  Entries below @len
+ * are in use and each holds a reference to its fence.
+ *
+ * Readers walk a list under RCU without any lock.  To keep them from
+ * missing a fence, writers never move entries: they rewrite one in place
+ * (reusing the slot of a signaled fence, or one whose fence a later fence
+ * of the same context supersedes) or store a new one past the end before
+ * publishing the longer @len.  Dropping signaled fences for good happens
+ * only when the list is copied into a new, bigger one, which is published
+ * as a whole; readers notice the new list and start over.
+ *
+ * @cap is what the allocation holds; @limit (debug builds only) is what the
+ * current lock holder has reserved, and falls back to @len on unlock.
+ */
+struct dma_resv_list {
+	struct rcu_head rcu;
+	u32 len;
+	u32 cap;
+#ifdef CONFIG_DEBUG_MUTEXES
+	u32 limit;
+#endif
+	unsigned long ent[];
+};
+
+#define RESV_USAGE_MASK		3UL
+
+static_assert(DMA_RESV_USAGE_BOOKKEEP <= RESV_USAGE_MASK);
+static_assert(__alignof__(struct dma_fence) > RESV_USAGE_MASK);
+
+DEFINE_WD_CLASS(reservation_ww_class);
+EXPORT_SYMBOL(reservation_ww_class);
+
+static inline struct dma_fence *ent_fence(unsigned long ent)
+{
+	return (struct dma_fence *)(ent & ~RESV_USAGE_MASK);
+}
+
+static inline enum dma_resv_usage ent_usage(unsigned long ent)
+{
+	return ent & RESV_USAGE_MASK;
+}
+
+static inline unsigned long ent_pack(struct dma_fence *fence,
+				     enum dma_resv_usage usage)
+{
+	return (unsigned long)fence | usage;
+}
+
+/* Publish an entry: the fence must be fully visible to whoever loads it. */
+static inline void ent_store(struct dma_resv_list *fl, unsigned int i,
+			     struct dma_fence *fence, enum dma_resv_usage usage)
+{
+	/* Pairs with the address dependency of READ_ONCE() in iter_scan(). */
+	smp_store_release(&fl->ent[i], ent_pack(fence, usage));
+}
+
+/* Slots the lock holder may fill by appending. */
+static inline u32 list_room(const struct dma_resv_list *fl)
+{
+#ifdef CONFIG_DEBUG_MUTEXES
+	return fl->limit;
+#else
+	return fl->cap;
+#endif
+}
+
+static inline void list_reserve(struct dma_resv_list *fl, u32 end)
+{
+#ifdef CONFIG_DEBUG_MUTEXES
+	fl->limit = max(fl->limit, end);
+#endif
+}
+
+/* Signaled as far as anyone has noticed: a flag test, no callbacks. */
+static inline bool fence_known_signaled(struct dma_fence *fence)
+{
+	return test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags);
+}
+
+static inline struct dma_resv_list *resv_list(struct dma_resv *obj)
+{
+	return rcu_dereference_protected(obj->fences, dma_resv_held(obj));
+}
+
+/*
+ * Every allocation of this file goes through here, so that KUnit can make
+ * any of them fail.
+ */
+VISIBLE_IF_KUNIT void *dma_resv_kmalloc(size_t size, gfp_t gfp)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dma_resv_kmalloc, size, gfp);
+	return kmalloc(size, gfp);
+}
+EXPORT_SYMBOL_IF_KUNIT(dma_resv_kmalloc);
+
+#define RESV_LIST_MAX	((KMALLOC_MAX_SIZE - sizeof(struct dma_resv_list)) / \
+			 sizeof(unsigned long))
+
+/* A list for at least @want entries, using all of its kmalloc bucket. */
+static struct dma_resv_list *list_alloc(size_t want, gfp_t gfp)
+{
+	struct dma_resv_list *fl;
+	size_t size;
+
+	if (want > RESV_LIST_MAX)
+		return NULL;
+	size = kmalloc_size_roundup(struct_size(fl, ent, want));
+	fl = dma_resv_kmalloc(size, gfp);
+	if (!fl)
+		return NULL;
+	fl->len = 0;
+	fl->cap = min_t(size_t, RESV_LIST_MAX,
+			(size - sizeof(*fl)) / sizeof(fl->ent[0]));
+#ifdef CONFIG_DEBUG_MUTEXES
+	fl->limit = 0;
+#endif
+	return fl;
+}
+
+/* Drop the references a list holds; its entries stay as they are. */
+static void list_drop_fences(struct dma_resv_list *fl)
+{
+	u32 i;
+
+	for (i = 0; i < fl->len; i++)
+		dma_fence_put(ent_fence(fl->ent[i]));
+}
+
+/* Retire a list that readers may still be walking. */
+static void list_release(struct dma_resv_list *fl)
+{
+	list_drop_fences(fl);
+	kfree_rcu(fl, rcu);
+}
+
+/* Free a list that was never published. */
+static void list_discard(struct dma_resv_list *fl)
+{
+	list_drop_fences(fl);
+	kfree(fl);
+}
+
+/**
+ * dma_resv_init - set up a reservation object
+ * @obj: the object, in memory owned by the caller
+ *
+ * The object starts unlocked and without fences.  Context: any context
+ * that may call ww_mutex_init().
+ */
+void dma_resv_init(struct dma_resv *obj)
+{
+	ww_mutex_init(&obj->lock, &reservation_ww_class);
+	RCU_INIT_POINTER(obj->fences, NULL);
+}
+EXPORT_SYMBOL(dma_resv_init);
+
+/**
+ * dma_resv_fini - tear down a reservation object
+ * @obj: the object; unlocked, and no longer reachable by anyone else
+ *
+ * Drops the object's references to its fences.  The fence list itself is
+ * freed after an RCU grace period, so a reader that found the object under
+ * RCU just before may finish its walk.
+ */
+void dma_resv_fini(struct dma_resv *obj)
+{
+	struct dma_resv_list *fl = rcu_dereference_protected(obj->fences, 1);
+
+	RCU_INIT_POINTER(obj->fences, NULL);
+	if (fl)
+		list_release(fl);
+	ww_mutex_destroy(&obj->lock);
+}
+EXPORT_SYMBOL(dma_resv_fini);
+
+/*
+ * Replace @obj's list by one with room for @extra more fences, leaving out
+ * the signaled ones.
+ */
+static int resv_grow(struct dma_resv *obj, struct dma_resv_list *old,
+		     unsigned int extra, gfp_t gfp)
+{
+	struct dma_resv_list *new;
+	size_t live = 0, want;
+	u32 i, j;
+
+	/* Count first, so that a list full of signaled fences shrinks. */
+	for (i = 0; old && i < old->len; i++)
+		if (!dma_fence_is_signaled(ent_fence(old->ent[i])))
+			live++;
+
+	if (extra > RESV_LIST_MAX - live)
+		return -ENOMEM;
+	/* Double the pending set, so that steady growth reallocates rarely. */
+	want = max3(live + extra, 2 * live, (size_t)4);
+	new = list_alloc(want, gfp);
+	if (!new)
+		return -ENOMEM;
+
+	/* The references move along with the entries. */
+	for (i = 0; old && i < old->len; i++) {
+		struct dma_fence *fence = ent_fence(old->ent[i]);
+
+		if (!fence_known_signaled(fence) && new->len < new->cap)
+			new->ent[new->len++] = old->ent[i];
+	}
+	list_reserve(new, new->len + extra);
+	rcu_assign_pointer(obj->fences, new);	/* publish the whole copy */
+	if (!old)
+		return 0;
+
+	/*
+	 * Only now that no reader can find them anymore, drop the fences that
+	 * stayed behind.  The new list is a subsequence of the old one, so a
+	 * single pass over both tells which.
+	 */
+	for (i = 0, j = 0; i < old->len; i++) {
+		if (j < new->len && new->ent[j] == old->ent[i])
+			j++;
+		else
+			dma_fence_put(ent_fence(old->ent[i]));
+	}
+	kfree_rcu(old, rcu);
+	return 0;
+}
+
+/**
+ * dma_resv_reserve_fences - make room for fences about to be added
+ * @obj: the reservation object, locked by the caller
+ * @num_fences: how many fences the caller may add; must not be 0
+ *
+ * Guarantees that the next @num_fences calls of dma_resv_add_fence() on
+ * @obj, within this lock hold, find a slot without allocating.  Calls do
+ * not add up: each one makes sure of @num_fences free slots from the
+ * current state.  The reservation ends with the lock hold; with
+ * CONFIG_DEBUG_MUTEXES, dma_resv_unlock() forgets it so that a caller
+ * relying on an older reservation is caught.
+ *
+ * Context: process context, may sleep and allocate (GFP_KERNEL), with the
+ * reservation lock held.
+ *
+ * Return: 0 on success, -EINVAL (and a WARN) for @num_fences == 0, or
+ * -ENOMEM; @obj is unchanged on failure.
+ */
+int dma_resv_reserve_fences(struct dma_resv *obj, unsigned int num_fences)
+{
+	struct dma_resv_list *fl;
+
+	dma_resv_assert_held(obj);
+	might_alloc(GFP_KERNEL);
+
+	/* Reserving nothing means the caller got its own count wrong. */
+	if (WARN_ON(num_fences == 0))
+		return -EINVAL;
+
+	fl = resv_list(obj);
+	if (fl && num_fences <= fl->cap - fl->len) {
+		list_reserve(fl, fl->len + num_fences);
+		return 0;
+	}
+	return resv_grow(obj, fl, num_fences, GFP_KERNEL);
+}
+EXPORT_SYMBOL(dma_resv_reserve_fences);
+
+#ifdef CONFIG_DEBUG_MUTEXES
+/**
+ * dma_resv_reset_max_fences - forget the slots reserved during this hold
+ * @obj: the reservation object, locked by the caller
+ *
+ * Called by dma_resv_unlock() in CONFIG_DEBUG_MUTEXES builds, so that
+ * adding a fence requires a dma_resv_reserve_fences() in the same lock
+ * hold.  The memory itself is kept for the next reservation.
+ */
+void dma_resv_reset_max_fences(struct dma_resv *obj)
+{
+	struct dma_resv_list *fl = resv_list(obj);
+
+	dma_resv_assert_held(obj);
+	if (fl)
+		fl->limit = fl->len;
+}
+EXPORT_SYMBOL(dma_resv_reset_max_fences);
+#endif
+
+/*
+ * A driver added a fence it had not reserved a slot for.  Keep the object
+ * consistent and the fence waited for: use memory that happens to be there,
+ * or allocate without sleeping, or as a last resort wait for the fence so
+ * that leaving it out loses nothing.
+ */
+static void resv_add_unreserved(struct dma_resv *obj, struct dma_fence *fence,
+				enum dma_resv_usage usage)
+{
+	struct dma_resv_list *fl = resv_list(obj);
+
+	WARN(1, "dma-resv: fence added without dma_resv_reserve_fences()\n");
+	if (!fl || fl->len >= fl->cap) {
+		if (resv_grow(obj, fl, 1, GFP_NOWAIT | __GFP_NOWARN)) {
+			dma_fence_wait(fence, false);
+			return;
+		}
+		fl = resv_list(obj);
+	}
+	ent_store(fl, fl->len, dma_fence_get(fence), usage);
+	/* The entry before the length: pairs with iter_restart(). */
+	smp_store_release(&fl->len, fl->len + 1);
+}
+
+/**
+ * dma_resv_add_fence - add a fence to a reservation object
+ * @obj: the reservation object, locked by the caller
+ * @fence: the fence; the object takes its own reference
+ * @usage: what the fence's operation does with the buffer
+ *
+ * If @obj already holds a fence of @fence's context that @fence follows on
+ * that timeline, with the same or a higher usage level, @fence takes its
+ * place.  Adding a fence that is already in @obj only ever lowers its
+ * usage level.  Otherwise @fence goes into the slot of a signaled fence, or
+ * into one reserved with dma_resv_reserve_fences() during this lock hold.
+ * Adding without a reservation is a driver bug and WARNs; the object stays
+ * consistent.  Container fences (arrays, chains) are refused with a WARN:
+ * add their components one by one.
+ *
+ * Context: any context with the reservation lock held; does not sleep,
+ * except to wait for @fence when it has no reserved slot and no memory.
+ */
+void dma_resv_add_fence(struct dma_resv *obj, struct dma_fence *fence,
+			enum dma_resv_usage usage)
+{
+	struct dma_resv_list *fl;
+	u32 i, len, reuse = U32_MAX;
+
+	dma_resv_assert_held(obj);
+	if (WARN_ON(dma_fence_is_container(fence)))
+		return;
+	if (WARN_ON(usage > DMA_RESV_USAGE_BOOKKEEP))
+		usage = DMA_RESV_USAGE_KERNEL;
+
+	fl = resv_list(obj);
+	len = fl ? fl->len : 0;
+	for (i = 0; i < len; i++) {
+		unsigned long ent = fl->ent[i];
+		struct dma_fence *old = ent_fence(ent);
+
+		if (old->context == fence->context) {
+			if (old == fence) {
+				if (usage < ent_usage(ent))
+					ent_store(fl, i, fence, usage);
+				return;
+			}
+			if (ent_usage(ent) >= usage &&
+			    dma_fence_is_later(fence, old)) {
+				reuse = i;
+				break;
+			}
+		}
+		/* Keep looking for the same context past a free slot. */
+		if (reuse == U32_MAX && dma_fence_is_signaled(old))
+			reuse = i;
+	}
+
+	if (reuse != U32_MAX) {
+		struct dma_fence *old = ent_fence(fl->ent[reuse]);
+
+		ent_store(fl, reuse, dma_fence_get(fence), usage);
+		dma_fence_put(old);
+		return;
+	}
+
+	if (unlikely(!fl || len >= list_room(fl))) {
+		resv_add_unreserved(obj, fence, usage);
+		return;
+	}
+	ent_store(fl, len, dma_fence_get(fence), usage);
+	/* The entry before the length: pairs with iter_restart(). */
+	smp_store_release(&fl->len, len + 1);
+}
+EXPORT_SYMBOL(dma_resv_add_fence);
+
+/**
+ * dma_resv_replace_fences - swap out every fence of one context
+ * @obj: the reservation object, locked by the caller
+ * @context: the fence context whose fences go
+ * @fence: the fence that takes their slots (a reference per slot is taken)
+ * @usage: the usage level of the replacement
+ *
+ * Only correct when the operations behind the replaced fences can no longer
+ * touch the buffer once @fence signals; for instance when a page table
+ * update that unmaps the buffer replaces a preemption fence.  Does not
+ * allocate and never fails.  May be called from inside a locked walk with
+ * dma_resv_for_each_fence().
+ *
+ * Context: any context with the reservation lock held.
+ */
+void dma_resv_replace_fences(struct dma_resv *obj, uint64_t context,
+			     struct dma_fence *fence,
+			     enum dma_resv_usage usage)
+{
+	struct dma_resv_list *fl;
+	u32 i;
+
+	dma_resv_assert_held(obj);
+	fl = resv_list(obj);
+	for (i = 0; fl && i < fl->len; i++) {
+		struct dma_fence *cur = ent_fence(fl->ent[i]);
+
+		if (cur->context != context)
+			continue;
+		ent_store(fl, i, dma_fence_get(fence), usage);
+		dma_fence_put(cur);
+	}
+}
+EXPORT_SYMBOL(dma_resv_replace_fences);
+
+/* Start an unlocked walk over whatever list the cursor's object has now. */
+static void iter_restart(struct dma_resv_iter *it,
+			 struct dma_resv_list *fl)
+{
+	it->fences = fl;
+	/* Entries below the length are complete: pairs with the appends. */
+	it->num_fences = fl ? smp_load_acquire(&fl->len) : 0;
+	it->index = 0;
+	it->is_restarted = true;
+}
+
+/*
+ * Under RCU: the next pending fence from the cursor's position, with a
+ * reference, or NULL at the end, or an error pointer when the list was
+ * replaced under us.  Fences known to be signaled, or above the cursor's
+ * usage level, are skipped before their reference count is touched.
+ */
+static struct dma_fence *iter_scan(struct dma_resv_iter *it)
+{
+	struct dma_resv_list *fl = it->fences;
+
+	while (it->index < it->num_fences) {
+		unsigned long ent = READ_ONCE(fl->ent[it->index]);
+		struct dma_fence *fence = ent_fence(ent);
+
+		if (ent_usage(ent) > it->usage ||
+		    fence_known_signaled(fence)) {
+			it->index++;
+			continue;
+		}
+		if (!dma_fence_get_rcu(fence)) {
+			/*
+			 * The fence is being freed, so its slot was rewritten
+			 * or the whole list replaced: look again.
+			 */
+			if (rcu_dereference(it->obj->fences) != fl)
+				return ERR_PTR(-EAGAIN);
+			/* Reload the slot after the failed refcount read. */
+			smp_rmb();
+			continue;
+		}
+		it->index++;
+		if (unlikely(dma_fence_is_signaled(fence))) {
+			dma_fence_put(fence);
+			continue;
+		}
+		it->fence = fence;
+		it->fence_usage = ent_usage(ent);
+		return fence;
+	}
+	return NULL;
+}
+
+/* Under RCU: continue the walk, starting over whenever the list changed. */
+static struct dma_fence *iter_walk(struct dma_resv_iter *it)
+{
+	struct dma_resv_list *fl;
+	struct dma_fence *fence;
+
+	for (;;) {
+		fl = rcu_dereference(it->obj->fences);
+		if (fl != it->fences)
+			iter_restart(it, fl);
+		fence = iter_scan(it);
+		if (IS_ERR(fence))
+			continue;
+		/* Do not end the walk on a list that is already stale. */
+		if (!fence && rcu_access_pointer(it->obj->fences) != fl)
+			continue;
+		return fence;
+	}
+}
+
+/**
+ * dma_resv_iter_first_unlocked - start an unlocked walk
+ * @it: a cursor set up with dma_resv_iter_begin()
+ *
+ * Usually called through dma_resv_for_each_fence_unlocked().  Only fences
+ * that are not signaled yet, at or below the cursor's usage level, are
+ * returned.  The caller holds no lock; the walk takes the RCU read lock
+ * internally.
+ *
+ * Return: the first such fence, referenced until the next step or
+ * dma_resv_iter_end(), or NULL when there is none.
+ */
+struct dma_fence *dma_resv_iter_first_unlocked(struct dma_resv_iter *it)
+{
+	struct dma_fence *fence;
+
+	dma_fence_put(it->fence);
+	it->fence = NULL;
+	rcu_read_lock();
+	iter_restart(it, rcu_dereference(it->obj->fences));
+	fence = iter_walk(it);
+	rcu_read_unlock();
+	return fence;
+}
+EXPORT_SYMBOL(dma_resv_iter_first_unlocked);
+
+/**
+ * dma_resv_iter_next_unlocked - continue an unlocked walk
+ * @it: a cursor started with dma_resv_iter_first_unlocked()
+ *
+ * Drops the reference to the previous fence.  When the object's fence
+ * list was replaced since the previous step, the walk starts over from the
+ * beginning and dma_resv_iter_is_restarted() says so.
+ *
+ * Return: the next pending fence, referenced, or NULL at the end.
+ */
+struct dma_fence *dma_resv_iter_next_unlocked(struct dma_resv_iter *it)
+{
+	struct dma_fence *fence;
+
+	dma_fence_put(it->fence);
+	it->fence = NULL;
+	it->is_restarted = false;
+	rcu_read_lock();
+	fence = iter_walk(it);
+	rcu_read_unlock();
+	return fence;
+}
+EXPORT_SYMBOL(dma_resv_iter_next_unlocked);
+
+static struct dma_fence *iter_step_locked(struct dma_resv_iter *it)
+{
+	/* Read the list afresh: the caller may add fences during the walk. */
+	struct dma_resv_list *fl = resv_list(it->obj);
+
+	it->fences = fl;
+	while (fl && it->index < fl->len) {
+		unsigned long ent = fl->ent[it->index++];
+
+		if (ent_usage(ent) <= it->usage) {
+			it->fence_usage = ent_usage(ent);
+			return ent_fence(ent);
+		}
+	}
+	return NULL;
+}
+
+/**
+ * dma_resv_iter_first - start a locked walk
+ * @it: a cursor set up with dma_resv_iter_begin()
+ *
+ * Usually called through dma_resv_for_each_fence().  Returns every fence at
+ * or below the cursor's usage level, signaled ones included, without taking
+ * references; the walk never restarts.
+ *
+ * Context: the reservation lock must be held for the whole walk.
+ *
+ * Return: the first fence, or NULL when there is none.
+ */
+struct dma_fence *dma_resv_iter_first(struct dma_resv_iter *it)
+{
+	struct dma_fence *fence;
+
+	dma_resv_assert_held(it->obj);
+	it->index = 0;
+	it->num_fences = 0;
+	fence = iter_step_locked(it);
+	if (it->fences)
+		it->num_fences = it->fences->len;
+	it->is_restarted = true;
+	return fence;
+}
+EXPORT_SYMBOL_GPL(dma_resv_iter_first);
+
+/**
+ * dma_resv_iter_next - continue a locked walk
+ * @it: a cursor started with dma_resv_iter_first()
+ *
+ * Context: the reservation lock must be held.
+ *
+ * Return: the next fence, or NULL at the end.
+ */
+struct dma_fence *dma_resv_iter_next(struct dma_resv_iter *it)
+{
+	dma_resv_assert_held(it->obj);
+	it->is_restarted = false;
+	return iter_step_locked(it);
+}
+EXPORT_SYMBOL_GPL(dma_resv_iter_next);
+
+/**
+ * dma_resv_copy_fences - make @dst's fences a copy of @src's
+ * @dst: the destination, locked by the caller
+ * @src: the source, which need not be locked
+ *
+ * @dst's previous fences are dropped; it receives every pending fence of
+ * @src with its usage level.  No slots are left reserved in @dst.
+ *
+ * Context: process context, may sleep and allocate, with @dst locked.
+ *
+ * Return: 0 on success or -ENOMEM, in which case @dst is unchanged.
+ */
+int dma_resv_copy_fences(struct dma_resv *dst, struct dma_resv *src)
+{
+	struct dma_resv_list *fl = NULL, *old;
+	struct dma_resv_iter it;
+	struct dma_fence *fence;
+
+	dma_resv_assert_held(dst);
+	might_alloc(GFP_KERNEL);
+
+	dma_resv_iter_begin(&it, src, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		if (dma_resv_iter_is_restarted(&it)) {
+			if (fl && fl->cap >= it.num_fences) {
+				list_drop_fences(fl);
+				fl->len = 0;
+			} else {
+				if (fl)
+					list_discard(fl);
+				fl = list_alloc(it.num_fences, GFP_KERNEL);
+				if (!fl) {
+					dma_resv_iter_end(&it);
+					return -ENOMEM;
+				}
+			}
+		}
+		fl->ent[fl->len++] = ent_pack(dma_fence_get(fence),
+					      dma_resv_iter_usage(&it));
+	}
+	/* A last pass that found nothing makes the earlier ones stale. */
+	if (fl && dma_resv_iter_is_restarted(&it)) {
+		list_discard(fl);
+		fl = NULL;
+	}
+	dma_resv_iter_end(&it);
+
+	if (fl)
+		list_reserve(fl, fl->len);
+	old = rcu_replace_pointer(dst->fences, fl, dma_resv_held(dst));
+	if (old)
+		list_release(old);
+	return 0;
+}
+EXPORT_SYMBOL(dma_resv_copy_fences);
+
+static void put_fences(struct dma_fence **fences, unsigned int count)
+{
+	while (count)
+		dma_fence_put(fences[--count]);
+}
+
+/**
+ * dma_resv_get_fences - take references to an object's pending fences
+ * @obj: the reservation object, locked or not
+ * @usage: the highest usage level to include
+ * @num_fences: set to the number of fences returned
+ * @fences: set to a kmalloc'ed array of referenced fences, or NULL when
+ *	there are none; the caller puts each fence and kfree()s the array
+ *
+ * Context: process context, may sleep and allocate.
+ *
+ * Return: 0 on success, or -ENOMEM with *@num_fences = 0 and
+ * *@fences = NULL.
+ */
+int dma_resv_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
+			unsigned int *num_fences, struct dma_fence ***fences)
+{
+	struct dma_fence **array = NULL, *fence;
+	struct dma_resv_iter it;
+	unsigned int count = 0, cap = 0;
+
+	might_alloc(GFP_KERNEL);
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		if (dma_resv_iter_is_restarted(&it)) {
+			put_fences(array, count);
+			count = 0;
+			if (cap < it.num_fences) {
+				kfree(array);
+				cap = it.num_fences;
+				array = dma_resv_kmalloc(array_size(cap,
+								    sizeof(*array)),
+							 GFP_KERNEL);
+				if (!array) {
+					dma_resv_iter_end(&it);
+					*num_fences = 0;
+					*fences = NULL;
+					return -ENOMEM;
+				}
+			}
+		}
+		array[count++] = dma_fence_get(fence);
+	}
+	if (dma_resv_iter_is_restarted(&it)) {
+		put_fences(array, count);
+		count = 0;
+	}
+	dma_resv_iter_end(&it);
+
+	if (!count) {
+		kfree(array);
+		array = NULL;
+	}
+	*num_fences = count;
+	*fences = array;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dma_resv_get_fences);
+
+/**
+ * dma_resv_get_singleton - one fence that stands for all pending ones
+ * @obj: the reservation object, locked or not
+ * @usage: the highest usage level to include
+ * @fence: set to NULL when nothing is pending, to the only pending fence,
+ *	or to a new &struct dma_fence_array of all of them; referenced
+ *
+ * The result may be a container, which dma_resv_add_fence() refuses: do
+ * not add it back to a reservation object.
+ *
+ * Context: process context, may sleep and allocate.
+ *
+ * Return: 0 on success or -ENOMEM.
+ */
+int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
+			   struct dma_fence **fence)
+{
+	struct dma_fence_array *merged;
+	struct dma_fence **all;
+	unsigned int count;
+	int ret;
+
+	*fence = NULL;
+	ret = dma_resv_get_fences(obj, usage, &count, &all);
+	if (ret)
+		return ret;
+	if (count <= 1) {
+		if (count)
+			*fence = all[0];
+		kfree(all);
+		return 0;
+	}
+
+	/* On success the array owns @all and their references. */
+	merged = dma_fence_array_create(count, all,
+					dma_fence_context_alloc(1), 1, false);
+	if (!merged) {
+		put_fences(all, count);
+		kfree(all);
+		return -ENOMEM;
+	}
+	*fence = &merged->base;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
+
+/**
+ * dma_resv_wait_timeout - wait until an object's fences have signaled
+ * @obj: the reservation object, locked or not
+ * @usage: the highest usage level to wait for
+ * @intr: whether a signal may interrupt the wait
+ * @timeout: the longest total wait, in jiffies; MAX_SCHEDULE_TIMEOUT for
+ *	no limit, 0 to only check without sleeping
+ *
+ * Context: with a non-zero @timeout, process context (sleeps); lock order
+ * allows the reservation lock to be held.  With @timeout == 0, any context.
+ *
+ * Return: the time left (at least 1) when everything has signaled, 0 on
+ * timeout (or, for @timeout == 0, when something is still pending), or
+ * -ERESTARTSYS when interrupted.
+ */
+long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
+			   bool intr, unsigned long timeout)
+{
+	struct dma_resv_iter it;
+	struct dma_fence *fence;
+	long left;
+
+	if (!timeout)
+		return dma_resv_test_signaled(obj, usage) ? 1 : 0;
+
+	might_sleep();
+	left = min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT);
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		left = dma_fence_wait_timeout(fence, intr, left);
+		if (left <= 0)
+			break;
+	}
+	dma_resv_iter_end(&it);
+	return left;
+}
+EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
+
+/**
+ * dma_resv_set_deadline - ask for an object's fences to signal by a time
+ * @obj: the reservation object, locked or not
+ * @usage: the highest usage level concerned
+ * @deadline: the CLOCK_MONOTONIC time by which they are wanted
+ *
+ * Passes @deadline to each pending fence (see dma_fence_set_deadline()).
+ *
+ * Context: any context that may call the fences' set_deadline hooks.
+ */
+void dma_resv_set_deadline(struct dma_resv *obj, enum dma_resv_usage usage,
+			   ktime_t deadline)
+{
+	struct dma_resv_iter it;
+	struct dma_fence *f;
+
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, f)
+		dma_fence_set_deadline(f, deadline);
+	dma_resv_iter_end(&it);
+}
+EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
+
+/**
+ * dma_resv_test_signaled - have all of an object's fences signaled
+ * @obj: the reservation object, locked or not
+ * @usage: the highest usage level to check
+ *
+ * Context: any context; does not sleep.
+ *
+ * Return: true when no fence at or below @usage is pending.
+ */
+bool dma_resv_test_signaled(struct dma_resv *obj, enum dma_resv_usage usage)
+{
+	struct dma_resv_iter it;
+	struct dma_fence *fence;
+
+	dma_resv_iter_begin(&it, obj, usage);
+	fence = dma_resv_iter_first_unlocked(&it);
+	dma_resv_iter_end(&it);
+	return !fence;
+}
+EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
+
+/**
+ * dma_resv_describe - print an object's fences into a seq_file
+ * @obj: the reservation object, locked by the caller
+ * @seq: where to print
+ *
+ * One line per fence, of every usage level, signaled ones included:
+ * a tab, the usage level, " fence:", and what dma_fence_describe() says.
+ *
+ * Context: the reservation lock must be held.
+ */
+void dma_resv_describe(struct dma_resv *obj, struct seq_file *seq)
+{
+	static const char * const names[] = {
+		[DMA_RESV_USAGE_KERNEL] = "kernel",
+		[DMA_RESV_USAGE_WRITE] = "write",
+		[DMA_RESV_USAGE_READ] = "read",
+		[DMA_RESV_USAGE_BOOKKEEP] = "bookkeep",
+	};
+	struct dma_resv_iter it;
+	struct dma_fence *f;
+
+	dma_resv_for_each_fence(&it, obj, DMA_RESV_USAGE_BOOKKEEP, f) {
+		seq_printf(seq, "\t%s fence:", names[dma_resv_iter_usage(&it)]);
+		dma_fence_describe(f, seq);
+	}
+}
+EXPORT_SYMBOL_GPL(dma_resv_describe);
+
+#ifdef CONFIG_LOCKDEP
+#ifdef CONFIG_MMU_NOTIFIER
+static struct lockdep_map *__init resv_mmu_notifier_map(void)
+{
+	return &__mmu_notifier_invalidate_range_start_map;
+}
+#else
+static struct lockdep_map *__init resv_mmu_notifier_map(void)
+{
+	return NULL;
+}
+#endif
+
+/*
+ * What drivers may do under a reservation lock that reclaim can run into:
+ * shrinkers unmap buffers (i_mmap_rwsem), MMU notifiers invalidate ranges,
+ * and either may wait for fences.
+ */
+static void __init resv_teach_reclaim(void)
+{
+	struct lockdep_map *notifier = resv_mmu_notifier_map();
+	const gfp_t gfp = GFP_KERNEL;
+	struct address_space as;
+
+	address_space_init_once(&as);
+	fs_reclaim_acquire(gfp);
+	i_mmap_lock_write(&as);
+	i_mmap_unlock_write(&as);
+	if (notifier)
+		lock_map_acquire(notifier);
+	__dma_fence_might_wait();
+	if (notifier)
+		lock_map_release(notifier);
+	fs_reclaim_release(gfp);
+}
+
+/*
+ * Take the locks once in the order drivers must follow, so that lockdep
+ * reports the first inversion anywhere, even one that never deadlocks in
+ * practice: mmap lock, reservation lock (with an acquire context, as in a
+ * page fault handler), then everything reclaim may do.
+ */
+static int __init dma_resv_teach_lockdep(void)
+{
+	struct ww_acquire_ctx acq;
+	struct dma_resv resv;
+	struct mm_struct *mm;
+
+	mm = mm_alloc();
+	if (!mm)
+		return -ENOMEM;
+	dma_resv_init(&resv);
+
+	mmap_read_lock(mm);
+	ww_acquire_init(&acq, &reservation_ww_class);
+	if (dma_resv_lock(&resv, &acq) == -EDEADLK)
+		dma_resv_lock_slow(&resv, &acq);
+	resv_teach_reclaim();
+	dma_resv_unlock(&resv);
+	ww_acquire_fini(&acq);
+	mmap_read_unlock(mm);
+
+	dma_resv_fini(&resv);
+	mmput(mm);
+	return 0;
+}
+subsys_initcall(dma_resv_teach_lockdep);
+#endif

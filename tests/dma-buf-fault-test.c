@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit suites that need our core, not upstream's: allocation failures
+ * injected through the core's allocation points dma_buf_kzalloc() and
+ * dma_buf_alloc_file(), and misuse our core reports where upstream's
+ * BUG()s.
+ */
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+
+#include "dma-buf-test.h"
+#include "../dma-buf-internal.h"
+
+/* Allocations seen and the one to fail; the suites run one case at a time. */
+static struct {
+	int calls;
+	int fail_at;	/* 1-based, 0: never */
+	int failed;
+	int file_calls;
+	int file_err;
+} dbt_fault;
+
+static void *dbt_kzalloc_stub(size_t size, gfp_t gfp)
+{
+	if (++dbt_fault.calls == dbt_fault.fail_at) {
+		dbt_fault.failed++;
+		return NULL;
+	}
+	return kzalloc(size, gfp);
+}
+
+static struct file *dbt_alloc_file_stub(struct dma_buf *dmabuf, int flags)
+{
+	dbt_fault.file_calls++;
+	return ERR_PTR(dbt_fault.file_err);
+}
+
+static void dbt_fault_arm(struct kunit *test, int fail_at)
+{
+	memset(&dbt_fault, 0, sizeof(dbt_fault));
+	dbt_fault.fail_at = fail_at;
+	kunit_activate_static_stub(test, dma_buf_kzalloc, dbt_kzalloc_stub);
+}
+
+static void dbt_fault_disarm(struct kunit *test)
+{
+	kunit_deactivate_static_stub(test, dma_buf_kzalloc);
+}
+
+#if IS_ENABLED(CONFIG_MODULE_UNLOAD)
+static struct module *dbt_fake_module(struct kunit *test)
+{
+	struct module *mod = kunit_kzalloc(test, sizeof(*mod), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mod);
+	strscpy(mod->name, "dbt_fake_owner", sizeof(mod->name));
+	mod->state = MODULE_STATE_LIVE;
+	atomic_set(&mod->refcnt, 1);
+	return mod;
+}
+#endif
+
+/* Give up on an operation that keeps allocating. */
+#define DBT_MAX_ALLOCS 32
+
+/*
+ * Fail the first, second, ... allocation of dma_buf_export() until it
+ * succeeds: each failure is -ENOMEM, never calls release and keeps no
+ * module reference.
+ */
+static void dbt_fault_export(struct kunit *test, struct dma_resv *resv)
+{
+	int n;
+
+	for (n = 1; n <= DBT_MAX_ALLOCS; n++) {
+		struct dbt_exporter *exp = dbt_exporter_new(test);
+		DEFINE_DMA_BUF_EXPORT_INFO(info);
+		struct dma_buf *dmabuf;
+		int refs = 0;
+
+		dbt_fill_info(exp, &info);
+		info.resv = resv;
+#if IS_ENABLED(CONFIG_MODULE_UNLOAD)
+		info.owner = dbt_fake_module(test);
+		refs = module_refcount(info.owner);
+#endif
+		dbt_fault_arm(test, n);
+		dmabuf = dma_buf_export(&info);
+		dbt_fault_disarm(test);
+		flush_delayed_fput();
+
+		if (!dbt_fault.failed) {
+			KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dmabuf), "%pe",
+					       dmabuf);
+			exp->dmabuf = dmabuf;
+			dbt_put_final(exp);
+			break;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(dmabuf), -ENOMEM,
+				    "allocation %d failed", n);
+		if (!IS_ERR(dmabuf)) {
+			exp->dmabuf = dmabuf;
+			dbt_put_final(exp);
+			continue;
+		}
+		KUNIT_EXPECT_EQ(test, exp->released, 0);
+#if IS_ENABLED(CONFIG_MODULE_UNLOAD)
+		KUNIT_EXPECT_EQ(test, module_refcount(info.owner), refs);
+#endif
+		(void)refs;
+	}
+	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
+	/* The buffer itself comes from dma_buf_kzalloc(). */
+	KUNIT_EXPECT_GE(test, n, 2);
+}
+
+static void dbt_fault_export_kzalloc(struct kunit *test)
+{
+	dbt_fault_export(test, NULL);
+}
+
+/* With the exporter's own reservation object, which must survive. */
+static void dbt_fault_export_kzalloc_resv(struct kunit *test)
+{
+	struct dma_resv *resv = kunit_kzalloc(test, sizeof(*resv), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, resv);
+	dma_resv_init(resv);
+	dbt_fault_export(test, resv);
+	KUNIT_EXPECT_EQ(test, dma_resv_lock(resv, NULL), 0);
+	dma_resv_unlock(resv);
+	dma_resv_fini(resv);
+}
+
+/* The buffer's file cannot be made: that error, nothing kept. */
+static void dbt_fault_export_file(struct kunit *test)
+{
+	static const int errs[] = { -ENFILE, -ENOMEM };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(errs); i++) {
+		struct dbt_exporter *exp = dbt_exporter_new(test);
+		DEFINE_DMA_BUF_EXPORT_INFO(info);
+		struct dma_buf *dmabuf;
+		int refs = 0;
+
+		dbt_fill_info(exp, &info);
+#if IS_ENABLED(CONFIG_MODULE_UNLOAD)
+		info.owner = dbt_fake_module(test);
+		refs = module_refcount(info.owner);
+#endif
+		dbt_fault_arm(test, 0);
+		dbt_fault.file_err = errs[i];
+		kunit_activate_static_stub(test, dma_buf_alloc_file,
+					   dbt_alloc_file_stub);
+		dmabuf = dma_buf_export(&info);
+		kunit_deactivate_static_stub(test, dma_buf_alloc_file);
+		dbt_fault_disarm(test);
+		flush_delayed_fput();
+
+		KUNIT_EXPECT_EQ(test, dbt_fault.file_calls, 1);
+		KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dmabuf), errs[i]);
+		if (!IS_ERR(dmabuf)) {
+			exp->dmabuf = dmabuf;
+			dbt_put_final(exp);
+			continue;
+		}
+		KUNIT_EXPECT_EQ(test, exp->released, 0);
+#if IS_ENABLED(CONFIG_MODULE_UNLOAD)
+		KUNIT_EXPECT_EQ(test, module_refcount(info.owner), refs);
+#endif
+		(void)refs;
+	}
+}
+
+/*
+ * Every allocation of an attach, in all four exporter/importer kinds,
+ * failing in turn: -ENOMEM, the exporter's attach/detach, pin/unpin and
+ * map/unmap balanced, no attachment left.
+ */
+static void dbt_fault_attach(struct kunit *test)
+{
+	int kind, n;
+
+	for (kind = 0; kind < 4; kind++) {
+		struct dbt_exporter *exp = dbt_exporter_new(test);
+		bool dyn_imp = kind & 2;
+		struct dbt_importer *imp;
+		struct dma_buf *dmabuf;
+		char name[16];
+
+		snprintf(name, sizeof(name), "dbt-imp%d", kind);
+		imp = dbt_importer_new(test, name);
+		if (kind & 1)
+			dbt_make_dynamic(exp);
+		dmabuf = dbt_export(exp);
+
+		for (n = 1; n <= DBT_MAX_ALLOCS; n++) {
+			struct dma_buf_attachment *attach;
+
+			dbt_fault_arm(test, n);
+			if (dyn_imp)
+				attach = dma_buf_dynamic_attach(dmabuf, imp->dev,
+								dbt_dynamic_ops(true),
+								imp);
+			else
+				attach = dma_buf_attach(dmabuf, imp->dev);
+			dbt_fault_disarm(test);
+
+			if (!dbt_fault.failed) {
+				KUNIT_ASSERT_FALSE(test, IS_ERR(attach));
+				dma_buf_detach(dmabuf, attach);
+				break;
+			}
+			KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(attach),
+					    -ENOMEM, "kind %d, allocation %d",
+					    kind, n);
+			if (!IS_ERR(attach))
+				dma_buf_detach(dmabuf, attach);
+			KUNIT_EXPECT_TRUE(test,
+					  list_empty(&dmabuf->attachments));
+			KUNIT_EXPECT_EQ(test, exp->mapped, exp->unmapped);
+			dbt_expect_balanced(exp);
+		}
+		KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
+		KUNIT_EXPECT_GE(test, n, 2);
+		dbt_expect_balanced(exp);
+		KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+		dbt_put_final(exp);
+	}
+}
+
+/*
+ * The other calls of the kernel API, failing each allocation they make
+ * (most make none): an error or success, and the exporter balanced.
+ */
+static void dbt_fault_other_calls(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct iosys_map map;
+	int n, ret, fd;
+
+	dbt_make_dynamic(exp);
+	dmabuf = dbt_export(exp);
+	attach = dbt_attach(test, dmabuf, imp, true);
+
+	for (n = 1; n <= DBT_MAX_ALLOCS; n++) {
+		dbt_fault_arm(test, n);
+
+		sgt = dma_buf_map_attachment_unlocked(attach, DMA_TO_DEVICE);
+		if (!IS_ERR(sgt))
+			dma_buf_unmap_attachment_unlocked(attach, sgt,
+							  DMA_TO_DEVICE);
+
+		ret = dma_buf_vmap_unlocked(dmabuf, &map);
+		if (!ret)
+			dma_buf_vunmap_unlocked(dmabuf, &map);
+
+		ret = dma_buf_begin_cpu_access(dmabuf, DMA_FROM_DEVICE);
+		if (!ret)
+			dma_buf_end_cpu_access(dmabuf, DMA_FROM_DEVICE);
+
+		dma_resv_lock(dmabuf->resv, NULL);
+		ret = dma_buf_pin(attach);
+		if (!ret)
+			dma_buf_unpin(attach);
+		dma_buf_move_notify(dmabuf);
+		dma_resv_unlock(dmabuf->resv);
+
+		get_dma_buf(dmabuf);
+		fd = dma_buf_fd(dmabuf, O_CLOEXEC);
+		if (fd >= 0) {
+			struct dma_buf *got = dma_buf_get(fd);
+
+			if (!IS_ERR(got))
+				dma_buf_put(got);
+			close_fd(fd);
+		} else {
+			dma_buf_put(dmabuf);
+		}
+
+		dbt_fault_disarm(test);
+		flush_delayed_fput();
+		KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+		KUNIT_EXPECT_EQ(test, exp->attached, 1);
+		KUNIT_EXPECT_EQ(test, exp->detached, 0);
+		KUNIT_EXPECT_EQ(test, exp->pins, 0);
+		KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
+		KUNIT_EXPECT_EQ(test, dbt_live_tables(exp), 0);
+		KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+		KUNIT_EXPECT_EQ(test, exp->bad_calls, 0);
+		if (!dbt_fault.failed)
+			break;
+	}
+	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
+	dma_buf_detach(dmabuf, attach);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
+static struct kunit_case dbt_fault_cases[] = {
+	KUNIT_CASE(dbt_fault_export_kzalloc),
+	KUNIT_CASE(dbt_fault_export_kzalloc_resv),
+	KUNIT_CASE(dbt_fault_export_file),
+	KUNIT_CASE(dbt_fault_attach),
+	KUNIT_CASE(dbt_fault_other_calls),
+	{}
+};
+
+static struct kunit_suite dbt_fault_suite = {
+	.name = "dma-buf-fault",
+	.suite_init = dbt_suite_init,
+	.suite_exit = dbt_suite_exit,
+	.init = dbt_case_init,
+	.exit = dbt_case_exit,
+	.test_cases = dbt_fault_cases,
+};
+
+/* An address that is not the mapped one WARNs and unmaps nothing. */
+static void dbt_misuse_vunmap_wrong_address(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct iosys_map map, wrong;
+
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	iosys_map_set_vaddr(&wrong, (u8 *)exp->vbuf + PAGE_SIZE);
+	dma_buf_vunmap_unlocked(dmabuf, &wrong);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 0);
+	KUNIT_EXPECT_EQ(test, dmabuf->vmapping_counter, 1);
+
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
+/* Nothing is mapped: a vunmap WARNs and reaches nobody. */
+static void dbt_misuse_vunmap_unmapped(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct iosys_map map;
+
+	iosys_map_set_vaddr(&map, exp->vbuf);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 0);
+	KUNIT_EXPECT_EQ(test, dmabuf->vmapping_counter, 0);
+	dbt_put_final(exp);
+}
+
+/*
+ * The last reference goes while still vmapped: reported, the exporter
+ * gets its vunmap before its release.
+ */
+static void dbt_misuse_release_vmapped(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct iosys_map map;
+
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
+	KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
+	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+}
+
+/*
+ * The last reference goes while a device is still attached: reported,
+ * and the buffer is released anyway.  The attachment is the importer's
+ * to free; it came from our dma_buf_kzalloc() replacement.
+ */
+static void dbt_misuse_release_attached(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach;
+
+	dbt_fault_arm(test, 0);
+	attach = dbt_attach(test, dmabuf, imp, false);
+	dbt_fault_disarm(test);
+	KUNIT_ASSERT_EQ(test, dbt_fault.calls, 1);
+
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->detached, 0);
+	kfree(attach);
+}
+
+/* Pinning is for dynamic importers: refused, with a WARN. */
+static void dbt_misuse_pin_static(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+
+	dbt_make_dynamic(exp);
+	dmabuf = dbt_export(exp);
+	attach = dbt_attach(test, dmabuf, imp, false);
+	KUNIT_EXPECT_EQ(test, exp->pins, 1);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), -EINVAL);
+	dma_buf_unpin(attach);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
+	dbt_expect_warns(test, 2);
+	KUNIT_EXPECT_EQ(test, exp->pinned, 1);
+	KUNIT_EXPECT_EQ(test, exp->unpinned, 0);
+
+	dma_buf_detach(dmabuf, attach);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
+/* Upstream dereferences the NULL buffer after its WARN; ours returns. */
+static void dbt_misuse_end_cpu_null(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(NULL, DMA_TO_DEVICE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+}
+
+static struct kunit_case dbt_misuse_cases[] = {
+	KUNIT_CASE(dbt_misuse_vunmap_wrong_address),
+	KUNIT_CASE(dbt_misuse_vunmap_unmapped),
+	KUNIT_CASE(dbt_misuse_release_vmapped),
+	KUNIT_CASE(dbt_misuse_release_attached),
+	KUNIT_CASE(dbt_misuse_pin_static),
+	KUNIT_CASE(dbt_misuse_end_cpu_null),
+	{}
+};
+
+static struct kunit_suite dbt_misuse_suite = {
+	.name = "dma-buf-misuse",
+	.suite_init = dbt_suite_init,
+	.suite_exit = dbt_suite_exit,
+	.init = dbt_case_init,
+	.exit = dbt_case_exit,
+	.test_cases = dbt_misuse_cases,
+};
+
+kunit_test_suites(&dbt_fault_suite, &dbt_misuse_suite);
+
+MODULE_DESCRIPTION("KUnit fault injection tests for our dma-buf core");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
