@@ -36,6 +36,7 @@
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -358,6 +359,8 @@ struct race {
 	spinlock_t error_lock;	/* first_error */
 	int nthreads;
 	struct race_thread threads[RACE_MAX_THREADS];
+	/* The test thread's mm, for threads that pass user pointers. */
+	struct mm_struct *mm;
 	void *data;
 };
 
@@ -409,8 +412,13 @@ static void race_jitter(void)
 static int race_thread_fn(void *arg)
 {
 	struct race_thread *t = arg;
+	struct mm_struct *mm = t->race->mm;
 
+	if (mm)
+		kthread_use_mm(mm);
 	t->fn(t);
+	if (mm)
+		kthread_unuse_mm(mm);
 	complete(&t->done);
 	return 0;
 }
@@ -746,28 +754,50 @@ static int name_reader_fdinfo(struct race_thread *t)
 	return 0;
 }
 
-/* debugfs bufinfo, read as a tool reads it; returns its length or < 0. */
-static ssize_t read_bufinfo(struct vfsmount *mnt, char *buf, size_t size)
+/* @size bytes of "userspace" memory in the test thread's mm. */
+static char __user *user_buf(struct kunit *test, size_t size)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL((void *)addr));
+	return (char __user *)addr;
+}
+
+/*
+ * debugfs bufinfo, read as a tool reads it: read(2) into user memory
+ * @ubuf (debugfs files have no read_iter, so kernel_read() cannot), then
+ * copied into @buf.  The caller runs in the mm @ubuf belongs to.  Returns
+ * the length or an error.
+ */
+static ssize_t read_bufinfo(struct vfsmount *mnt, char __user *ubuf,
+			    char *buf, size_t size)
 {
 	struct file *file;
 	loff_t pos = 0;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	file = file_open_root_mnt(mnt, "dma_buf/bufinfo", O_RDONLY, 0);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	while (len < size - 1) {
-		n = kernel_read(file, buf + len, size - 1 - len, &pos);
-		if (n < 0) {
-			fput(file);
-			return n;
-		}
-		if (!n)
+	if (!file->f_op->read)
+		n = -EINVAL;
+	while (!n && len < size - 1) {
+		n = file->f_op->read(file, ubuf + len, size - 1 - len, &pos);
+		if (n > 0) {
+			len += n;
+			n = 0;
+		} else if (!n) {
 			break;
-		len += n;
+		}
 	}
 	fput(file);
+	if (n < 0)
+		return n;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
 	buf[len] = '\0';
 	return len < size - 1 ? len : -E2BIG;
 }
@@ -825,6 +855,7 @@ static bool is_ours(const struct bufinfo_line *bl)
 static int name_reader_bufinfo(struct race_thread *t)
 {
 	struct name_race *nr = t->race->data;
+	char __user *ubuf = t->arg;
 	size_t size = 16 * PAGE_SIZE;
 	char *text = kvmalloc(size, GFP_KERNEL);
 	struct bufinfo_line bl;
@@ -838,7 +869,7 @@ static int name_reader_bufinfo(struct race_thread *t)
 		return 0;
 	}
 	for (i = 0; i < iterations && !race_stopped(t->race); i++) {
-		n = read_bufinfo(nr->debugfs, text, size);
+		n = read_bufinfo(nr->debugfs, ubuf, text, size);
 		if (n < 0) {
 			race_error(t->race, "reading bufinfo: %zd", n);
 			break;
@@ -908,9 +939,10 @@ static void test_set_name_vs_readers(struct kunit *test)
 
 	r = race_new(test);
 	r->data = &nr;
+	r->mm = current->mm;
 	race_add(r, name_reader_path, NULL);
 	race_add(r, name_reader_fdinfo, NULL);
-	race_add(r, name_reader_bufinfo, NULL);
+	race_add(r, name_reader_bufinfo, user_buf(test, 16 * PAGE_SIZE));
 	race_start(r);
 
 	/* This thread writes: it has the user memory the ioctl reads. */
@@ -1028,6 +1060,7 @@ static void check_bufinfo(struct race *r, const char *text,
 static int registry_walker(struct race_thread *t)
 {
 	struct registry_race *rr = t->race->data;
+	char __user *ubuf = t->arg;
 	size_t size = 64 * PAGE_SIZE;
 	char *text = kvmalloc(size, GFP_KERNEL);
 	ssize_t n;
@@ -1038,7 +1071,7 @@ static int registry_walker(struct race_thread *t)
 		return 0;
 	}
 	for (i = 0; i < iterations / 2 && !race_stopped(t->race); i++) {
-		n = read_bufinfo(rr->debugfs, text, size);
+		n = read_bufinfo(rr->debugfs, ubuf, text, size);
 		if (n < 0) {
 			race_error(t->race, "reading bufinfo: %zd", n);
 			break;
@@ -1066,8 +1099,9 @@ static void test_export_release_vs_walk(struct kunit *test)
 	r->data = &rr;
 	race_add(r, registry_exporter, NULL);
 	race_add(r, registry_exporter, NULL);
-	race_add(r, registry_walker, NULL);
-	race_add(r, registry_walker, NULL);
+	race_add(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
+	race_add(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
+	r->mm = current->mm;
 	race_start(r);
 	ok = race_finish(r);
 	expect_all_released(test, rr.exp);
@@ -1079,7 +1113,8 @@ static void test_export_release_vs_walk(struct kunit *test)
 	/* Once released, none of ours is listed any more. */
 	text = kvzalloc(size, GFP_KERNEL);
 	if (text) {
-		KUNIT_EXPECT_GE(test, read_bufinfo(rr.debugfs, text, size), 0);
+		KUNIT_EXPECT_GE(test, read_bufinfo(rr.debugfs,
+						   user_buf(test, size), text, size), 0);
 		KUNIT_EXPECT_NULL(test, strstr(text, "\t" RACE_EXP_NAME "\t"));
 		kvfree(text);
 	}
@@ -1545,13 +1580,13 @@ static void race_case_exit(struct kunit *test)
 }
 
 static struct kunit_case dma_buf_race_cases[] = {
-	KUNIT_CASE(test_close_vs_poll),
-	KUNIT_CASE(test_set_name_vs_readers),
-	KUNIT_CASE(test_export_release_vs_walk),
-	KUNIT_CASE(test_attach_detach_vs_move_notify),
-	KUNIT_CASE(test_vmap_vs_vunmap),
-	KUNIT_CASE(test_add_fence_vs_unlocked_iter),
-	KUNIT_CASE(test_final_put_vs_poll_callback),
+	KUNIT_CASE_SLOW(test_close_vs_poll),
+	KUNIT_CASE_SLOW(test_set_name_vs_readers),
+	KUNIT_CASE_SLOW(test_export_release_vs_walk),
+	KUNIT_CASE_SLOW(test_attach_detach_vs_move_notify),
+	KUNIT_CASE_SLOW(test_vmap_vs_vunmap),
+	KUNIT_CASE_SLOW(test_add_fence_vs_unlocked_iter),
+	KUNIT_CASE_SLOW(test_final_put_vs_poll_callback),
 	{}
 };
 
