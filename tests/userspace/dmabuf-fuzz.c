@@ -1224,6 +1224,17 @@ static void op_fork(void)
 		setup_timer();
 		for (k = 0; k < MAX_KIDS; k++)
 			kids[k] = 0;
+		/*
+		 * The parent's timelines stay the parent's: two processes
+		 * moving one timeline cannot tell which of its fences are
+		 * still pending.  The parent holds them, so closing ours
+		 * releases nothing.
+		 */
+		for (k = 0; k < MAX_TLS; k++) {
+			if (tls[k].fd >= 0)
+				close(tls[k].fd);
+			tls[k].fd = -1;
+		}
 		run_ops(20 + below(40), now() + 5);
 		/*
 		 * Exit with fds and mappings still open: the kernel cleans
