@@ -217,8 +217,8 @@ static struct dma_buf *export(struct kunit *test, struct race_exporter *exp,
 }
 
 /* The file operations every dma-buf file carries. */
-static const struct file_operations *dma_buf_fops_of(struct kunit *test,
-						      struct race_exporter *exp)
+static const struct file_operations *
+fops_of(struct kunit *test, struct race_exporter *exp)
 {
 	struct dma_buf *buf = export(test, exp, &race_static_ops);
 	const struct file_operations *fops = buf->file->f_op;
@@ -338,6 +338,7 @@ struct race_thread {
 	struct race *race;
 	int (*fn)(struct race_thread *t);
 	void *arg;
+	char __user *ubuf;	/* user memory of its own, in race->mm */
 	int index;
 	struct completion done;
 	unsigned long steps;	/* what it got through */
@@ -453,6 +454,14 @@ static void race_add(struct race *r, int (*fn)(struct race_thread *t),
 	t->arg = arg;
 	t->index = r->nthreads++;
 	init_completion(&t->done);
+}
+
+/* A thread that reads into user memory of its own. */
+static void race_add_user(struct race *r, int (*fn)(struct race_thread *t),
+			  char __user *ubuf)
+{
+	race_add(r, fn, NULL);
+	r->threads[r->nthreads - 1].ubuf = ubuf;
 }
 
 /* Start every thread, each on a CPU of its own where there are enough. */
@@ -622,7 +631,7 @@ static void test_close_vs_poll(struct kunit *test)
 	int g, done = 0;
 	bool ok;
 
-	need_fop(test, !!dma_buf_fops_of(test, exp)->poll, "poll");
+	need_fop(test, !!fops_of(test, exp)->poll, "poll");
 	r = race_new(test);
 	r->data = &cp;
 	race_add(r, close_poll_poller, NULL);
@@ -855,7 +864,7 @@ static bool is_ours(const struct bufinfo_line *bl)
 static int name_reader_bufinfo(struct race_thread *t)
 {
 	struct name_race *nr = t->race->data;
-	char __user *ubuf = t->arg;
+	char __user *ubuf = t->ubuf;
 	size_t size = 16 * PAGE_SIZE;
 	char *text = kvmalloc(size, GFP_KERNEL);
 	struct bufinfo_line bl;
@@ -931,8 +940,8 @@ static void test_set_name_vs_readers(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, copy_to_user(u + 64 * k, race_names[k],
 						   strlen(race_names[k]) + 1), 0);
 
-	need_fop(test, !!dma_buf_fops_of(test, exp)->unlocked_ioctl, "ioctls");
-	need_fop(test, !!dma_buf_fops_of(test, exp)->show_fdinfo, "fdinfo");
+	need_fop(test, !!fops_of(test, exp)->unlocked_ioctl, "ioctls");
+	need_fop(test, !!fops_of(test, exp)->show_fdinfo, "fdinfo");
 	nr.buf = export(test, exp, &race_static_ops);
 	nr.ino = file_inode(nr.buf->file)->i_ino;
 	nr.debugfs = mount_debugfs(test);
@@ -942,7 +951,7 @@ static void test_set_name_vs_readers(struct kunit *test)
 	r->mm = current->mm;
 	race_add(r, name_reader_path, NULL);
 	race_add(r, name_reader_fdinfo, NULL);
-	race_add(r, name_reader_bufinfo, user_buf(test, 16 * PAGE_SIZE));
+	race_add_user(r, name_reader_bufinfo, user_buf(test, 16 * PAGE_SIZE));
 	race_start(r);
 
 	/* This thread writes: it has the user memory the ioctl reads. */
@@ -1060,7 +1069,7 @@ static void check_bufinfo(struct race *r, const char *text,
 static int registry_walker(struct race_thread *t)
 {
 	struct registry_race *rr = t->race->data;
-	char __user *ubuf = t->arg;
+	char __user *ubuf = t->ubuf;
 	size_t size = 64 * PAGE_SIZE;
 	char *text = kvmalloc(size, GFP_KERNEL);
 	ssize_t n;
@@ -1099,8 +1108,8 @@ static void test_export_release_vs_walk(struct kunit *test)
 	r->data = &rr;
 	race_add(r, registry_exporter, NULL);
 	race_add(r, registry_exporter, NULL);
-	race_add(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
-	race_add(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
+	race_add_user(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
+	race_add_user(r, registry_walker, user_buf(test, 64 * PAGE_SIZE));
 	r->mm = current->mm;
 	race_start(r);
 	ok = race_finish(r);
@@ -1522,7 +1531,7 @@ static void test_final_put_vs_poll_callback(struct kunit *test)
 	int g, done = 0;
 	bool ok;
 
-	need_fop(test, !!dma_buf_fops_of(test, exp)->poll, "poll");
+	need_fop(test, !!fops_of(test, exp)->poll, "poll");
 	r = race_new(test);
 	r->data = &pc;
 	race_add(r, put_cb_putter, NULL);
