@@ -20,7 +20,7 @@ struct dma_buf_bufinfo {
 	size_t bytes;
 };
 
-static int dma_buf_bufinfo_one(struct dma_buf *dmabuf, void *data)
+static int dma_buf_bufinfo_one(struct dma_buf *buf, void *data)
 {
 	struct dma_buf_bufinfo *info = data;
 	struct seq_file *s = info->s;
@@ -29,7 +29,7 @@ static int dma_buf_bufinfo_one(struct dma_buf *dmabuf, void *data)
 	int ret;
 
 	/* Fences and attachments only hold still under the buffer's lock. */
-	ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	ret = dma_resv_lock_interruptible(buf->resv, NULL);
 	if (ret)
 		return ret;
 
@@ -37,28 +37,28 @@ static int dma_buf_bufinfo_one(struct dma_buf *dmabuf, void *data)
 	 * dma_buf_for_each() keeps the buffer alive by holding a reference
 	 * to its file; the count shown leaves that one out, as 6.12's does.
 	 */
-	spin_lock(&dmabuf->name_lock);
+	spin_lock(&buf->name_lock);
 	seq_printf(s, "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n",
-		   dmabuf->size, dmabuf->file->f_flags,
-		   (__force unsigned int)dmabuf->file->f_mode,
-		   file_count(dmabuf->file) - 1, dmabuf->exp_name,
-		   file_inode(dmabuf->file)->i_ino,
-		   dmabuf->name ?: "<none>");
-	spin_unlock(&dmabuf->name_lock);
+		   buf->size, buf->file->f_flags,
+		   (__force unsigned int)buf->file->f_mode,
+		   file_count(buf->file) - 1, buf->exp_name,
+		   file_inode(buf->file)->i_ino,
+		   buf->name ?: "<none>");
+	spin_unlock(&buf->name_lock);
 
-	dma_resv_describe(dmabuf->resv, s);
+	dma_resv_describe(buf->resv, s);
 
 	seq_puts(s, "\tAttached Devices:\n");
-	list_for_each_entry(attach, &dmabuf->attachments, node) {
+	list_for_each_entry(attach, &buf->attachments, node) {
 		seq_printf(s, "\t%s\n", dev_name(attach->dev));
 		devices++;
 	}
-	dma_resv_unlock(dmabuf->resv);
+	dma_resv_unlock(buf->resv);
 
 	seq_printf(s, "Total %u devices attached\n\n", devices);
 
 	info->objects++;
-	info->bytes += dmabuf->size;
+	info->bytes += buf->size;
 	return 0;
 }
 
@@ -67,9 +67,9 @@ static int dma_buf_bufinfo_show(struct seq_file *s, void *unused)
 	struct dma_buf_bufinfo info = { .s = s };
 	int ret;
 
-	seq_puts(s, "\nDma-buf Objects:\n");
-	seq_printf(s, "%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n",
-		   "size", "flags", "mode", "count", "ino");
+	/* Column titles padded to the 8 digits of the numbers below them. */
+	seq_puts(s, "\nDma-buf Objects:\n"
+		 "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n");
 
 	ret = dma_buf_for_each(dma_buf_bufinfo_one, &info);
 	if (ret)
@@ -80,7 +80,7 @@ static int dma_buf_bufinfo_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(dma_buf_bufinfo);
 
-static struct dentry *dma_buf_debugfs_dir;
+static struct dentry *bufinfo_dir;
 
 /**
  * dma_buf_debugfs_init - create debugfs dma_buf/bufinfo
@@ -100,7 +100,7 @@ int dma_buf_debugfs_init(void)
 		return PTR_ERR(dir);
 
 	debugfs_create_file("bufinfo", 0444, dir, NULL, &dma_buf_bufinfo_fops);
-	dma_buf_debugfs_dir = dir;
+	bufinfo_dir = dir;
 	return 0;
 }
 
@@ -111,6 +111,6 @@ int dma_buf_debugfs_init(void)
  */
 void dma_buf_debugfs_exit(void)
 {
-	debugfs_remove_recursive(dma_buf_debugfs_dir);
-	dma_buf_debugfs_dir = NULL;
+	debugfs_remove_recursive(bufinfo_dir);
+	bufinfo_dir = NULL;
 }

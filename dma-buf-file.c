@@ -37,14 +37,14 @@ static int dma_buf_fop_release(struct inode *inode, struct file *file)
  */
 static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct dma_buf *dmabuf = file->private_data;
+	struct dma_buf *buf = file->private_data;
 	unsigned long end;
 
-	if (!dmabuf->ops->mmap)
+	if (!buf->ops->mmap)
 		return -EINVAL;
 
 	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
-	    end > (dmabuf->size >> PAGE_SHIFT))
+	    end > (buf->size >> PAGE_SHIFT))
 		return -EINVAL;
 
 	/*
@@ -62,7 +62,7 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	/* mremap() must not grow the mapping past what we checked. */
 	vm_flags_set(vma, VM_DONTEXPAND);
 
-	return dmabuf->ops->mmap(dmabuf, vma);
+	return buf->ops->mmap(buf, vma);
 }
 
 /*
@@ -72,7 +72,7 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
  */
 static loff_t dma_buf_fop_llseek(struct file *file, loff_t offset, int whence)
 {
-	struct dma_buf *dmabuf = file->private_data;
+	struct dma_buf *buf = file->private_data;
 
 	if (offset)
 		return -EINVAL;
@@ -81,7 +81,7 @@ static loff_t dma_buf_fop_llseek(struct file *file, loff_t offset, int whence)
 	case SEEK_SET:
 		return 0;
 	case SEEK_END:
-		return dmabuf->size;
+		return buf->size;
 	default:
 		return -EINVAL;
 	}
@@ -103,46 +103,46 @@ static void dma_buf_poll_fence_signaled(struct dma_fence *fence,
 {
 	struct dma_buf_poll_cb_t *dcb =
 		container_of(cb, struct dma_buf_poll_cb_t, cb);
-	struct dma_buf *dmabuf = container_of(dcb->poll, struct dma_buf, poll);
+	struct dma_buf *buf = container_of(dcb->poll, struct dma_buf, poll);
 	unsigned long flags;
 
-	spin_lock_irqsave(&dmabuf->poll.lock, flags);
-	wake_up_locked_poll(&dmabuf->poll, dcb->active);
+	spin_lock_irqsave(&buf->poll.lock, flags);
+	wake_up_locked_poll(&buf->poll, dcb->active);
 	dcb->active = 0;
-	spin_unlock_irqrestore(&dmabuf->poll.lock, flags);
+	spin_unlock_irqrestore(&buf->poll.lock, flags);
 
 	dma_fence_put(fence);
 	/* Never the final release here: fput() defers that to task context. */
-	fput(dmabuf->file);
+	fput(buf->file);
 }
 
 /*
  * Called with the reservation lock held.  Returns true when @event is
  * ready, i.e. no fence of @usage is left to wait for.
  */
-static bool dma_buf_poll_check(struct dma_buf *dmabuf,
+static bool dma_buf_poll_check(struct dma_buf *buf,
 			       struct dma_buf_poll_cb_t *dcb,
 			       enum dma_resv_usage usage, __poll_t event)
 {
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence;
 
-	dma_resv_assert_held(dmabuf->resv);
+	dma_resv_assert_held(buf->resv);
 
-	spin_lock_irq(&dmabuf->poll.lock);
+	spin_lock_irq(&buf->poll.lock);
 	if (dcb->active) {
 		/* Still waiting for a fence; its callback will wake us. */
-		spin_unlock_irq(&dmabuf->poll.lock);
+		spin_unlock_irq(&buf->poll.lock);
 		return false;
 	}
-	dcb->poll = &dmabuf->poll;
+	dcb->poll = &buf->poll;
 	dcb->active = event;
-	spin_unlock_irq(&dmabuf->poll.lock);
+	spin_unlock_irq(&buf->poll.lock);
 
 	/* Taken before arming: the callback may run as soon as it is armed. */
-	get_file(dmabuf->file);
+	get_file(buf->file);
 
-	dma_resv_for_each_fence(&cursor, dmabuf->resv, usage, fence) {
+	dma_resv_for_each_fence(&cursor, buf->resv, usage, fence) {
 		dma_fence_get(fence);
 		if (!dma_fence_add_callback(fence, &dcb->cb,
 					    dma_buf_poll_fence_signaled))
@@ -154,51 +154,51 @@ static bool dma_buf_poll_check(struct dma_buf *dmabuf,
 	 * All signaled, nothing armed.  No poller can have seen the short
 	 * spell of ->active: everyone who looks holds the reservation lock.
 	 */
-	spin_lock_irq(&dmabuf->poll.lock);
+	spin_lock_irq(&buf->poll.lock);
 	dcb->active = 0;
-	spin_unlock_irq(&dmabuf->poll.lock);
-	fput(dmabuf->file);
+	spin_unlock_irq(&buf->poll.lock);
+	fput(buf->file);
 	return true;
 }
 
 static __poll_t dma_buf_fop_poll(struct file *file, poll_table *wait)
 {
-	struct dma_buf *dmabuf = file->private_data;
+	struct dma_buf *buf = file->private_data;
 	__poll_t want, ready = 0;
 
-	poll_wait(file, &dmabuf->poll, wait);
+	poll_wait(file, &buf->poll, wait);
 
 	want = poll_requested_events(wait) & (EPOLLIN | EPOLLOUT);
 	if (!want)
 		return 0;
 
-	dma_resv_lock(dmabuf->resv, NULL);
+	dma_resv_lock(buf->resv, NULL);
 	if ((want & EPOLLOUT) &&
-	    dma_buf_poll_check(dmabuf, &dmabuf->cb_out,
+	    dma_buf_poll_check(buf, &buf->cb_out,
 			       dma_resv_usage_rw(true), EPOLLOUT))
 		ready |= EPOLLOUT;
 	if ((want & EPOLLIN) &&
-	    dma_buf_poll_check(dmabuf, &dmabuf->cb_in,
+	    dma_buf_poll_check(buf, &buf->cb_in,
 			       dma_resv_usage_rw(false), EPOLLIN))
 		ready |= EPOLLIN;
-	dma_resv_unlock(dmabuf->resv);
+	dma_resv_unlock(buf->resv);
 
 	return ready;
 }
 
-static long dma_buf_ioctl_sync(struct dma_buf *dmabuf,
+static long dma_buf_ioctl_sync(struct dma_buf *buf,
 			       struct dma_buf_sync __user *uarg)
 {
 	enum dma_data_direction dir;
-	struct dma_buf_sync arg;
+	struct dma_buf_sync req;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
+	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 
-	if (arg.flags & ~(__u64)DMA_BUF_SYNC_VALID_FLAGS_MASK)
+	if (req.flags & ~(__u64)DMA_BUF_SYNC_VALID_FLAGS_MASK)
 		return -EINVAL;
 
-	switch (arg.flags & DMA_BUF_SYNC_RW) {
+	switch (req.flags & DMA_BUF_SYNC_RW) {
 	case DMA_BUF_SYNC_READ:
 		dir = DMA_FROM_DEVICE;
 		break;
@@ -212,56 +212,56 @@ static long dma_buf_ioctl_sync(struct dma_buf *dmabuf,
 		return -EINVAL;
 	}
 
-	if (arg.flags & DMA_BUF_SYNC_END)
-		return dma_buf_end_cpu_access(dmabuf, dir);
-	return dma_buf_begin_cpu_access(dmabuf, dir);
+	if (req.flags & DMA_BUF_SYNC_END)
+		return dma_buf_end_cpu_access(buf, dir);
+	return dma_buf_begin_cpu_access(buf, dir);
 }
 
-static long dma_buf_ioctl_set_name(struct dma_buf *dmabuf,
+static long dma_buf_ioctl_set_name(struct dma_buf *buf,
 				   const char __user *uname)
 {
-	char buf[DMA_BUF_NAME_LEN];
+	char copy[DMA_BUF_NAME_LEN];
 	const char *old;
 	char *name;
 	long len;
 
-	len = strncpy_from_user(buf, uname, sizeof(buf));
+	len = strncpy_from_user(copy, uname, sizeof(copy));
 	if (len < 0)
 		return len;
-	if (len == sizeof(buf))
+	if (len == sizeof(copy))
 		return -EINVAL;	/* no NUL within DMA_BUF_NAME_LEN bytes */
 
 	name = dma_buf_kzalloc(len + 1, GFP_KERNEL);
 	if (!name)
 		return -ENOMEM;
-	memcpy(name, buf, len);
+	memcpy(name, copy, len);
 
-	spin_lock(&dmabuf->name_lock);
-	old = dmabuf->name;
-	dmabuf->name = name;
-	spin_unlock(&dmabuf->name_lock);
+	spin_lock(&buf->name_lock);
+	old = buf->name;
+	buf->name = name;
+	spin_unlock(&buf->name_lock);
 
 	kfree(old);
 	return 0;
 }
 
 #if IS_ENABLED(CONFIG_SYNC_FILE)
-static long dma_buf_ioctl_export_sync_file(struct dma_buf *dmabuf,
+static long dma_buf_ioctl_export_sync_file(struct dma_buf *buf,
 					   struct dma_buf_export_sync_file __user *uarg)
 {
-	struct dma_buf_export_sync_file arg;
+	struct dma_buf_export_sync_file req;
 	struct dma_fence *fence = NULL;
-	struct sync_file *sync_file;
+	struct sync_file *sf;
 	int fd, ret;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
+	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 
-	if (!arg.flags || (arg.flags & ~DMA_BUF_SYNC_RW))
+	if (!req.flags || (req.flags & ~DMA_BUF_SYNC_RW))
 		return -EINVAL;
 
-	ret = dma_resv_get_singleton(dmabuf->resv,
-				     dma_resv_usage_rw(arg.flags & DMA_BUF_SYNC_WRITE),
+	ret = dma_resv_get_singleton(buf->resv,
+				     dma_resv_usage_rw(req.flags & DMA_BUF_SYNC_WRITE),
 				     &fence);
 	if (ret)
 		return ret;
@@ -270,9 +270,9 @@ static long dma_buf_ioctl_export_sync_file(struct dma_buf *dmabuf,
 	if (!fence)
 		fence = dma_fence_get_stub();
 
-	sync_file = sync_file_create(fence);
+	sf = sync_file_create(fence);
 	dma_fence_put(fence);
-	if (!sync_file)
+	if (!sf)
 		return -ENOMEM;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
@@ -287,57 +287,58 @@ static long dma_buf_ioctl_export_sync_file(struct dma_buf *dmabuf,
 	}
 
 	/* Last: once installed, the fd belongs to userspace. */
-	fd_install(fd, sync_file->file);
+	fd_install(fd, sf->file);
 	return 0;
 
 err_fd:
 	put_unused_fd(fd);
 err_file:
-	fput(sync_file->file);
+	fput(sf->file);
 	return ret;
 }
 
-static long dma_buf_ioctl_import_sync_file(struct dma_buf *dmabuf,
+static long dma_buf_ioctl_import_sync_file(struct dma_buf *buf,
 					   const struct dma_buf_import_sync_file __user *uarg)
 {
-	struct dma_buf_import_sync_file arg;
-	struct dma_fence_unwrap iter;
-	struct dma_fence *fence, *f;
+	struct dma_buf_import_sync_file req;
+	struct dma_fence *in, *leaf;
+	struct dma_fence_unwrap pos;
 	enum dma_resv_usage usage;
-	unsigned int count = 0;
+	unsigned int leaves = 0;
 	int ret;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
+	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 
-	if (!arg.flags || (arg.flags & ~DMA_BUF_SYNC_RW))
+	if (!req.flags || (req.flags & ~DMA_BUF_SYNC_RW))
 		return -EINVAL;
 
-	fence = sync_file_get_fence(arg.fd);
-	if (!fence)
-		return -EINVAL;
+	usage = DMA_RESV_USAGE_READ;
+	if (req.flags & DMA_BUF_SYNC_WRITE)
+		usage = DMA_RESV_USAGE_WRITE;
 
-	usage = (arg.flags & DMA_BUF_SYNC_WRITE) ? DMA_RESV_USAGE_WRITE :
-						   DMA_RESV_USAGE_READ;
+	in = sync_file_get_fence(req.fd);
+	if (!in)
+		return -EINVAL;
 
 	/* The reservation object takes no containers, only what is in them. */
-	dma_fence_unwrap_for_each(f, &iter, fence)
-		count++;
+	dma_fence_unwrap_for_each(leaf, &pos, in)
+		leaves++;
 
 	ret = 0;
-	if (count) {
-		ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+	if (leaves) {
+		ret = dma_resv_lock_interruptible(buf->resv, NULL);
 		if (ret)
 			goto out;
-		ret = dma_resv_reserve_fences(dmabuf->resv, count);
+		ret = dma_resv_reserve_fences(buf->resv, leaves);
 		if (!ret) {
-			dma_fence_unwrap_for_each(f, &iter, fence)
-				dma_resv_add_fence(dmabuf->resv, f, usage);
+			dma_fence_unwrap_for_each(leaf, &pos, in)
+				dma_resv_add_fence(buf->resv, leaf, usage);
 		}
-		dma_resv_unlock(dmabuf->resv);
+		dma_resv_unlock(buf->resv);
 	}
 out:
-	dma_fence_put(fence);
+	dma_fence_put(in);
 	return ret;
 }
 #endif
@@ -345,20 +346,20 @@ out:
 static long dma_buf_fop_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
-	struct dma_buf *dmabuf = file->private_data;
+	struct dma_buf *buf = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case DMA_BUF_IOCTL_SYNC:
-		return dma_buf_ioctl_sync(dmabuf, uarg);
+		return dma_buf_ioctl_sync(buf, uarg);
 	case DMA_BUF_SET_NAME_A:
 	case DMA_BUF_SET_NAME_B:
-		return dma_buf_ioctl_set_name(dmabuf, uarg);
+		return dma_buf_ioctl_set_name(buf, uarg);
 #if IS_ENABLED(CONFIG_SYNC_FILE)
 	case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
-		return dma_buf_ioctl_export_sync_file(dmabuf, uarg);
+		return dma_buf_ioctl_export_sync_file(buf, uarg);
 	case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
-		return dma_buf_ioctl_import_sync_file(dmabuf, uarg);
+		return dma_buf_ioctl_import_sync_file(buf, uarg);
 #endif
 	default:
 		return -ENOTTY;
@@ -372,16 +373,16 @@ static long dma_buf_fop_ioctl(struct file *file, unsigned int cmd,
  */
 static void dma_buf_fop_show_fdinfo(struct seq_file *m, struct file *file)
 {
-	struct dma_buf *dmabuf = file->private_data;
+	struct dma_buf *buf = file->private_data;
 
-	seq_printf(m, "size:\t%zu\n", dmabuf->size);
+	seq_printf(m, "size:\t%zu\n", buf->size);
 	seq_printf(m, "count:\t%ld\n", file_count(file) - 1);
-	seq_printf(m, "exp_name:\t%s\n", dmabuf->exp_name);
+	seq_printf(m, "exp_name:\t%s\n", buf->exp_name);
 
-	spin_lock(&dmabuf->name_lock);
-	if (dmabuf->name)
-		seq_printf(m, "name:\t%s\n", dmabuf->name);
-	spin_unlock(&dmabuf->name_lock);
+	spin_lock(&buf->name_lock);
+	if (buf->name)
+		seq_printf(m, "name:\t%s\n", buf->name);
+	spin_unlock(&buf->name_lock);
 }
 
 const struct file_operations dma_buf_fops = {

@@ -899,8 +899,10 @@ EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
  * @obj: the reservation object, locked by the caller
  * @seq: where to print
  *
- * One line per fence, of every usage level, signaled ones included:
- * a tab, the usage level, " fence:", and what dma_fence_describe() says.
+ * One line per fence that implicit synchronization sees (kernel, write
+ * and read; bookkeeping fences are left out), signaled ones included: a
+ * tab, the usage level, " fence:", and what dma_fence_describe() says.
+ * debugfs bufinfo prints this, and tools parse it as 6.12 prints it.
  *
  * Context: the reservation lock must be held.
  */
@@ -915,7 +917,7 @@ void dma_resv_describe(struct dma_resv *obj, struct seq_file *seq)
 	struct dma_resv_iter it;
 	struct dma_fence *f;
 
-	dma_resv_for_each_fence(&it, obj, DMA_RESV_USAGE_BOOKKEEP, f) {
+	dma_resv_for_each_fence(&it, obj, DMA_RESV_USAGE_READ, f) {
 		seq_printf(seq, "\t%s fence:", names[dma_resv_iter_usage(&it)]);
 		dma_fence_describe(f, seq);
 	}

@@ -86,7 +86,8 @@ overlay() {
 			continue
 		fi
 		if [ -e "$state/files/$dst" ]; then
-			cp -p "$state/files/$dst" "$KERNEL_TREE/$dst"
+			# A fresh mtime, or make keeps the objects built from ours.
+			cp "$state/files/$dst" "$KERNEL_TREE/$dst"
 		elif [ -e "$state/absent/$dst" ]; then
 			rm -f "$KERNEL_TREE/$dst"
 		fi

@@ -5,6 +5,8 @@
  * dma_buf_vmap()/dma_buf_vunmap() with their _unlocked forms.
  */
 #include <linux/anon_inodes.h>
+#include <linux/mman.h>
+#include <linux/uaccess.h>
 
 #include "dma-buf-test.h"
 
@@ -114,6 +116,7 @@ static struct kunit_case dbt_cpu_cases[] = {
 	KUNIT_CASE(dbt_cpu_read_ignores_reader),
 	KUNIT_CASE(dbt_cpu_write_waits_reader),
 	KUNIT_CASE(dbt_cpu_ignores_bookkeep),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -257,12 +260,78 @@ static void dbt_mmap_null(struct kunit *test)
 	dbt_vma_done(test, vma);
 }
 
+/* An importer whose own mmap hands its buffer, one page in, to the vma. */
+static int dbt_importer_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return dma_buf_mmap(file->private_data, vma, vma->vm_pgoff + 1);
+}
+
+static const struct file_operations dbt_importer_fops = {
+	.owner = THIS_MODULE,
+	.mmap = dbt_importer_mmap,
+};
+
+/*
+ * A real mapping through an importer's file in a KUnit-made mm: the vma
+ * ends up on the buffer's file at the shifted offset, and userspace reads
+ * the exporter's pages there.
+ */
+static void dbt_mmap_real_vma(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	unsigned long addr, len = 2 * PAGE_SIZE;
+	struct file *importer;
+	char c[2];
+	int i;
+
+	for (i = 0; i < DBT_PAGES; i++)
+		memset(page_address(exp->pages[i]), 'a' + i, PAGE_SIZE);
+	exp->mmap_insert = true;
+	importer = anon_inode_getfile("dbt-importer", &dbt_importer_fops,
+				      dmabuf, O_RDWR);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(importer));
+
+	addr = kunit_vm_mmap(test, importer, 0, len, PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr), "%ld",
+			       (long)addr);
+	KUNIT_EXPECT_EQ(test, exp->mmapped, 1);
+	KUNIT_EXPECT_EQ(test, exp->mmap_pgoff, 1);
+	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
+	KUNIT_EXPECT_EQ(test, copy_from_user(&c[0], (char __user *)addr, 1), 0);
+	KUNIT_EXPECT_EQ(test, copy_from_user(&c[1],
+					     (char __user *)addr + PAGE_SIZE, 1),
+			0);
+	KUNIT_EXPECT_EQ(test, c[0], 'b');
+	KUNIT_EXPECT_EQ(test, c[1], 'c');
+
+	KUNIT_EXPECT_EQ(test, vm_munmap(addr, len), 0);
+	fput(importer);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+
+	/* Three pages from page one do not fit: the mmap fails. */
+	importer = anon_inode_getfile("dbt-importer", &dbt_importer_fops,
+				      dmabuf, O_RDWR);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(importer));
+	addr = kunit_vm_mmap(test, importer, 0, 3 * PAGE_SIZE, PROT_READ,
+			     MAP_SHARED, 1);
+	KUNIT_EXPECT_EQ(test, (long)addr, -EINVAL);
+	KUNIT_EXPECT_EQ(test, exp->mmapped, 1);
+	fput(importer);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+	dbt_put_final(exp);
+}
+
 static struct kunit_case dbt_mmap_cases[] = {
 	KUNIT_CASE(dbt_mmap_ok),
+	KUNIT_CASE(dbt_mmap_real_vma),
 	KUNIT_CASE(dbt_mmap_exporter_error),
 	KUNIT_CASE(dbt_mmap_no_callback),
 	KUNIT_CASE(dbt_mmap_bad_range),
 	KUNIT_CASE(dbt_mmap_null),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -426,6 +495,7 @@ static struct kunit_case dbt_vmap_cases[] = {
 	KUNIT_CASE(dbt_vmap_fails),
 	KUNIT_CASE(dbt_vmap_unlocked_warns),
 	KUNIT_CASE(dbt_vmap_null),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 

@@ -308,6 +308,7 @@ static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_export_file),
 	KUNIT_CASE(dbt_fault_attach),
 	KUNIT_CASE(dbt_fault_other_calls),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -444,6 +445,7 @@ static struct kunit_case dbt_misuse_cases[] = {
 	KUNIT_CASE(dbt_misuse_release_attached),
 	KUNIT_CASE(dbt_misuse_pin_static),
 	KUNIT_CASE(dbt_misuse_end_cpu_null),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 

@@ -623,7 +623,7 @@ struct poll_probe {
 	poll_table pt;
 	wait_queue_entry_t wait;
 	wait_queue_head_t *head;
-	__poll_t woken;
+	unsigned int woken;	/* __poll_t bits, as KUnit compares integers */
 };
 
 static int probe_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
@@ -631,7 +631,7 @@ static int probe_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 {
 	struct poll_probe *p = container_of(wait, struct poll_probe, wait);
 
-	p->woken |= key_to_poll(key);
+	p->woken |= (__force unsigned int)key_to_poll(key);
 	return 0;
 }
 
@@ -660,9 +660,18 @@ static void probe_fini(struct poll_probe *p)
 		remove_wait_queue(p->head, &p->wait);
 }
 
-static __poll_t do_poll(struct dma_buf *dmabuf, struct poll_probe *p)
+#define EV_IN	((__force unsigned int)EPOLLIN)
+#define EV_OUT	((__force unsigned int)EPOLLOUT)
+
+static unsigned int do_poll(struct dma_buf *dmabuf, struct poll_probe *p)
 {
-	return vfs_poll(dmabuf->file, p ? &p->pt : NULL);
+	return (__force unsigned int)vfs_poll(dmabuf->file, p ? &p->pt : NULL);
+}
+
+/* Which event a poll callback is armed for, 0 when it is not. */
+static unsigned int armed(struct dma_buf_poll_cb_t *dcb)
+{
+	return (__force unsigned int)READ_ONCE(dcb->active);
 }
 
 static void test_poll_no_fences(struct kunit *test)
@@ -673,23 +682,23 @@ static void test_poll_no_fences(struct kunit *test)
 	struct poll_probe p;
 
 	probe_init(&p, EPOLLIN | EPOLLOUT);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN | EV_OUT);
 	KUNIT_EXPECT_PTR_EQ(test, p.head, &dmabuf->poll);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_in.active, 0);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 
 	/* Signaled fences count as none. */
 	dma_fence_signal(f);
 	add_fence(test, dmabuf, f, DMA_RESV_USAGE_WRITE);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 
 	/* Bookkeeping fences are nobody's business in implicit sync. */
 	dma_fence_put(f);
 	f = new_fence(test);
 	add_fence(test, dmabuf, f, DMA_RESV_USAGE_BOOKKEEP);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
 
 	/* Asking for neither event gives neither, and arms nothing. */
 	probe_fini(&p);
@@ -712,23 +721,23 @@ static void test_poll_read_fence(struct kunit *test)
 	probe_init(&p, EPOLLIN | EPOLLOUT);
 
 	/* Readers do not hold up other readers, only writers. */
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, EPOLLOUT);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_in.active, 0);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), EV_OUT);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
 
 	/* Polling again while armed arms nothing more. */
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
 	KUNIT_EXPECT_EQ(test, p.woken, 0);
 
 	signal_and_put(f);
-	KUNIT_EXPECT_EQ(test, p.woken, EPOLLOUT);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, 0);
+	KUNIT_EXPECT_EQ(test, p.woken, EV_OUT);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), 0);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN | EV_OUT);
 	probe_fini(&p);
 	put_buf(test, dmabuf, fb);
 }
@@ -745,27 +754,27 @@ static void test_poll_write_fence(struct kunit *test)
 	probe_init(&p, EPOLLIN | EPOLLOUT);
 
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), 0);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_in.active, EPOLLIN);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), EV_IN);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), EV_OUT);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 3);
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 3);
 
 	/* The writer done: readable; the reader still keeps writers out. */
 	signal_and_put(w);
-	KUNIT_EXPECT_TRUE(test, p.woken & EPOLLIN);
+	KUNIT_EXPECT_TRUE(test, p.woken & EV_IN);
 	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_in.active, 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), 0);
 	p.woken = 0;
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), EV_OUT);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
 
 	signal_and_put(r);
-	KUNIT_EXPECT_EQ(test, p.woken, EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, p.woken, EV_OUT);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN | EV_OUT);
 	probe_fini(&p);
 	put_buf(test, dmabuf, fb);
 }
@@ -780,18 +789,18 @@ static void test_poll_only_requested(struct kunit *test)
 	add_fence(test, dmabuf, w, DMA_RESV_USAGE_WRITE);
 	probe_init(&p, EPOLLIN);
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), 0);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_in.active, EPOLLIN);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), EV_IN);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
 	probe_fini(&p);
 
 	probe_init(&p, EPOLLOUT);
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), 0);
-	KUNIT_EXPECT_EQ(test, dmabuf->cb_out.active, EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), EV_OUT);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 3);
 
 	signal_and_put(w);
-	KUNIT_EXPECT_TRUE(test, p.woken & EPOLLOUT);
+	KUNIT_EXPECT_TRUE(test, p.woken & EV_OUT);
 	probe_fini(&p);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
@@ -986,7 +995,7 @@ static void test_import_sync_file(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, count_fences(dmabuf, DMA_RESV_USAGE_READ, r,
 					   &found), 1);
 	KUNIT_EXPECT_TRUE(test, found);
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN);
 
 	fd = sync_file_fd(test, w);
 	KUNIT_EXPECT_EQ(test, import_fd(test, dmabuf, DMA_BUF_SYNC_RW, fd), 0);
@@ -999,7 +1008,7 @@ static void test_import_sync_file(struct kunit *test)
 	signal_and_put(w);
 	signal_and_put(r);
 	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
 	put_buf(test, dmabuf, fb);
 }
 
@@ -1039,7 +1048,7 @@ static void test_import_sync_file_container(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), 0);
 	signal_and_put(b);
 	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
 	put_buf(test, dmabuf, fb);
 }
 

@@ -346,6 +346,7 @@ static struct kunit_case dbt_attach_cases[] = {
 	KUNIT_CASE(dbt_attach_is_dynamic),
 	KUNIT_CASE(dbt_attach_disagree_maps),
 	KUNIT_CASE(dbt_attach_disagree_fails),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -439,6 +440,7 @@ static struct kunit_case dbt_pin_cases[] = {
 	KUNIT_CASE(dbt_pin_dynamic),
 	KUNIT_CASE(dbt_pin_static_exporter),
 	KUNIT_CASE(dbt_pin_unlocked_warns),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -945,6 +947,7 @@ static struct kunit_case dbt_map_cases[] = {
 	KUNIT_CASE(dbt_map_move_notify_unlocked_warns),
 	KUNIT_CASE(dbt_map_debug_pages),
 	KUNIT_CASE(dbt_map_debug_cached),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 

@@ -409,6 +409,7 @@ static struct kunit_case dbt_export_cases[] = {
 	KUNIT_CASE(dbt_export_dentry_name),
 	KUNIT_CASE(dbt_export_file_flags),
 	KUNIT_CASE(dbt_export_release_once),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 
@@ -553,6 +554,7 @@ static struct kunit_case dbt_fd_cases[] = {
 	KUNIT_CASE(dbt_get_not_dmabuf),
 	KUNIT_CASE(dbt_get_dma_buf_refs),
 	KUNIT_CASE(dbt_put_null),
+	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
 

@@ -65,6 +65,8 @@ struct dbt_exporter {
 	bool map_null;
 	/* attach refuses peer-to-peer, as an exporter may */
 	bool clear_p2p;
+	/* mmap really maps the pages (the vma must be a real one) */
+	bool mmap_insert;
 
 	/* what attach and detach saw of the attachment */
 	struct device *attach_dev;
@@ -273,11 +275,25 @@ static inline int dbt_op_mmap(struct dma_buf *dmabuf,
 {
 	struct dbt_exporter *exp = dbt_exp(dmabuf);
 
+	unsigned long addr, i = vma->vm_pgoff;
+	int ret;
+
 	exp->mmapped++;
 	exp->mmap_vma = vma;
 	exp->mmap_pgoff = vma->vm_pgoff;
 	dbt_lock_state(exp, dmabuf, false);
-	return exp->mmap_ret;
+	if (exp->mmap_ret || !exp->mmap_insert)
+		return exp->mmap_ret;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		/* the core let a range outside the buffer through */
+		if (i >= DBT_PAGES)
+			return -EIO;
+		ret = vm_insert_page(vma, addr, exp->pages[i++]);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static inline int dbt_op_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -590,12 +606,13 @@ static inline void dbt_need_lockdep(struct kunit *test)
 }
 
 struct dbt_case_state {
+	bool locks_at_start;
 	int warns_at_start;
 	int warns_expected;
 	bool warns_unchecked;
 };
 
-/* Per-case init/exit: no unexpected WARN, lockdep still on. */
+/* Per-case init/exit: no unexpected WARN, lockdep not turned off. */
 static inline int dbt_case_init(struct kunit *test)
 {
 	struct dbt_case_state *st = kunit_kzalloc(test, sizeof(*st),
@@ -603,6 +620,7 @@ static inline int dbt_case_init(struct kunit *test)
 
 	if (!st)
 		return -ENOMEM;
+	st->locks_at_start = debug_locks;
 	st->warns_at_start = dbt_warns();
 	test->priv = st;
 	return 0;
@@ -637,11 +655,26 @@ static inline void dbt_case_exit(struct kunit *test)
 	struct dbt_case_state *st = test->priv;
 
 	flush_delayed_fput();
-	KUNIT_EXPECT_TRUE_MSG(test, debug_locks, "lockdep turned itself off");
+	if (st && st->locks_at_start)
+		KUNIT_EXPECT_TRUE_MSG(test, debug_locks,
+				      "lockdep turned itself off in this case");
 	if (st && !st->warns_unchecked)
 		KUNIT_EXPECT_EQ_MSG(test, dbt_case_warns(test),
 				    st->warns_expected,
 				    "kernel WARNs printed by this case");
+}
+
+/*
+ * The last case of every suite: the suite's locking was checked only if
+ * lockdep is still on.  Each case's exit catches a case that turns it
+ * off; this also fails a suite that ran after something else did.
+ */
+static inline void dbt_lockdep_on(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_LOCKDEP))
+		kunit_skip(test, "lockdep not built in");
+	KUNIT_EXPECT_TRUE_MSG(test, debug_locks,
+			      "lockdep is off: the first lockdep report in the log turned it off, locking went unchecked");
 }
 
 #endif /* _DMA_BUF_TEST_H */

@@ -1,0 +1,1648 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The dma-buf file descriptor as userspace sees it, checked operation by
+ * operation against Linux 6.12's ABI: mmap, poll, llseek, read/write, the
+ * dma-buf ioctls, fstat, fdinfo and debugfs bufinfo, sharing over a unix
+ * socket and through fork, and closing while a buffer is still in use.
+ *
+ * Every case runs once per exporter (the system dma-heap and udmabuf), each
+ * in its own child process so that a crash fails one case only.  Around
+ * every case the harness counts this process's open fds and the buffers
+ * bufinfo lists: a case that leaks either fails.
+ *
+ * Output is TAP.  usage: dmabuf-abi [CASE-SUBSTRING]
+ */
+#include "dmabuf-util.h"
+
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/sync_file.h>
+
+#define NPAGES		16
+#define PASS		0
+#define FAIL		1
+
+struct exporter {
+	const char *name;	/* in test names */
+	const char *exp_name;	/* what fdinfo and bufinfo must call it */
+	const char *dev;
+	int (*alloc)(size_t len);
+	bool readonly_fds;	/* can hand out O_RDONLY dma-buf fds */
+};
+
+static int alloc_heap(size_t len)
+{
+	return heap_alloc(len, O_RDWR | O_CLOEXEC);
+}
+
+static int alloc_udmabuf(size_t len)
+{
+	return udmabuf_alloc(len, NULL);
+}
+
+static const struct exporter exporters[] = {
+	{ "system", "system", HEAP_PATH, alloc_heap, true },
+	{ "udmabuf", "udmabuf", UDMABUF_PATH, alloc_udmabuf, false },
+};
+
+static size_t PG, SIZE;
+static int failures;		/* EXPECT()s failed in the running case */
+
+#define diag(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
+
+#define EXPECT(cond, ...) do {						\
+	if (!(cond)) {							\
+		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
+		diag("  " __VA_ARGS__);					\
+		failures++;						\
+	}								\
+} while (0)
+
+#define REQUIRE(cond, ...) do {						\
+	if (!(cond)) {							\
+		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
+		diag("  " __VA_ARGS__);					\
+		return FAIL;						\
+	}								\
+} while (0)
+
+static const char *ename(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
+/* The call must fail with exactly errno want. */
+#define EXPECT_ERRNO(call, want) do {					\
+	long __r;							\
+	errno = 0;							\
+	__r = (long)(call);						\
+	if (__r != -1 || errno != (want)) {				\
+		diag("%s:%d: %s", __func__, __LINE__, #call);		\
+		diag("  returned %ld, errno %s; want -1, errno %s",	\
+		     __r, ename(errno), ename(want));			\
+		failures++;						\
+	}								\
+} while (0)
+
+#define EXPECT_OK(call) do {						\
+	long __r;							\
+	errno = 0;							\
+	__r = (long)(call);						\
+	if (__r < 0) {							\
+		diag("%s:%d: %s", __func__, __LINE__, #call);		\
+		diag("  returned %ld, errno %s; want success",		\
+		     __r, ename(errno));				\
+		failures++;						\
+	}								\
+} while (0)
+
+#define EXPECT_MAP_FAILS(len, prot, flags, fd, off, want) do {		\
+	void *__p;							\
+	errno = 0;							\
+	__p = mmap(NULL, (len), (prot), (flags), (fd), (off));		\
+	if (__p != MAP_FAILED || errno != (want)) {			\
+		diag("%s:%d: mmap(len %#zx, off %#llx) gave %p, errno %s; want %s", \
+		     __func__, __LINE__, (size_t)(len),			\
+		     (unsigned long long)(off), __p, ename(errno), ename(want)); \
+		failures++;						\
+		if (__p != MAP_FAILED)					\
+			munmap(__p, (len));				\
+	}								\
+} while (0)
+
+static void fill(void *p, size_t len, unsigned int seed)
+{
+	uint32_t *w = p;
+
+	for (size_t i = 0; i < len / 4; i++)
+		w[i] = seed * 0x9e3779b9u + (uint32_t)i;
+}
+
+/* Index of the first word that differs from fill(seed), or -1. */
+static long verify(const void *p, size_t len, unsigned int seed)
+{
+	const uint32_t *w = p;
+
+	for (size_t i = 0; i < len / 4; i++)
+		if (w[i] != seed * 0x9e3779b9u + (uint32_t)i)
+			return (long)i;
+	return -1;
+}
+
+static void *map(int fd, size_t len, int prot, off_t off)
+{
+	return mmap(NULL, len, prot, MAP_SHARED, fd, off);
+}
+
+/* Some releases happen from fence callbacks: give them a moment. */
+static bool wait_gone(unsigned long ino)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!bufinfo_has(ino))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static long fdinfo_count(int fd)
+{
+	char *info = fdinfo_of(fd), v[64];
+	long n = -1;
+
+	if (info && fdinfo_field(info, "count", v, sizeof(v)))
+		n = strtol(v, NULL, 10);
+	free(info);
+	return n;
+}
+
+static long bufinfo_count(unsigned long ino)
+{
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	long n = -1;
+
+	if (bufinfo_read(&bi))
+		return -1;
+	e = bufinfo_find(&bi, ino);
+	if (e)
+		n = e->count;
+	bufinfo_free(&bi);
+	return n;
+}
+
+static short poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
+static int import_fence(int buf, int sync_fd, __u32 flags)
+{
+	struct dma_buf_import_sync_file a = { .flags = flags, .fd = sync_fd };
+
+	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &a);
+}
+
+static int export_fence(int buf, __u32 flags)
+{
+	struct dma_buf_export_sync_file a = { .flags = flags, .fd = -1 };
+
+	if (ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &a))
+		return -1;
+	return a.fd;
+}
+
+static bool sync_file_signaled(int sf)
+{
+	return poll_now(sf, POLLIN) & POLLIN;
+}
+
+/* A page nothing is mapped at. */
+static void *hole(void)
+{
+	void *p = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	munmap(p, PG);
+	return p;
+}
+
+/* ---- the cases ------------------------------------------------------ */
+
+static int t_fstat_size(const struct exporter *ex)
+{
+	struct stat st;
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT_OK(fstat(fd, &st));
+	EXPECT(st.st_size == (off_t)SIZE, "st_size %lld, want %zu",
+	       (long long)st.st_size, SIZE);
+	EXPECT(st.st_ino != 0, "st_ino is 0");
+	close(fd);
+	return PASS;
+}
+
+static int t_llseek(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	off_t r;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	r = lseek(fd, 0, SEEK_END);
+	EXPECT(r == (off_t)SIZE, "SEEK_END 0 gave %lld (%s), want %zu",
+	       (long long)r, ename(errno), SIZE);
+	r = lseek(fd, 0, SEEK_SET);
+	EXPECT(r == 0, "SEEK_SET 0 gave %lld (%s)", (long long)r, ename(errno));
+	EXPECT_ERRNO(lseek(fd, 0, SEEK_CUR), EINVAL);
+	EXPECT_ERRNO(lseek(fd, 1, SEEK_SET), EINVAL);
+	EXPECT_ERRNO(lseek(fd, PG, SEEK_SET), EINVAL);
+	EXPECT_ERRNO(lseek(fd, -1, SEEK_END), EINVAL);
+	EXPECT_ERRNO(lseek(fd, PG, SEEK_END), EINVAL);
+	EXPECT_ERRNO(lseek(fd, 0, SEEK_DATA), EINVAL);
+	EXPECT_ERRNO(lseek(fd, 0, SEEK_HOLE), EINVAL);
+	EXPECT_ERRNO(lseek(fd, 0, 42), EINVAL);
+	/* A failed seek leaves the position alone. */
+	r = lseek(fd, 0, SEEK_END);
+	EXPECT(r == (off_t)SIZE, "SEEK_END 0 gave %lld after errors",
+	       (long long)r);
+	close(fd);
+	return PASS;
+}
+
+static int t_read_write(const struct exporter *ex)
+{
+	char b[16] = { 0 };
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	/* No read or write file operation: the VFS answers -EINVAL. */
+	EXPECT_ERRNO(read(fd, b, sizeof(b)), EINVAL);
+	EXPECT_ERRNO(write(fd, b, sizeof(b)), EINVAL);
+	close(fd);
+	return PASS;
+}
+
+static int t_mmap_in_range(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	unsigned char *p, *q, *r, *s;
+	long bad;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap whole buffer: %s", ename(errno));
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	fill(p, SIZE, 1);
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+
+	q = map(fd, SIZE - PG, PROT_READ, PG);
+	REQUIRE(q != MAP_FAILED, "mmap from page 1 to the end: %s", ename(errno));
+	r = map(fd, PG, PROT_READ, SIZE - PG);
+	REQUIRE(r != MAP_FAILED, "mmap of the last page: %s", ename(errno));
+	/* A length that is not a page multiple is rounded up, still inside. */
+	s = map(fd, SIZE - 100, PROT_READ, 0);
+	REQUIRE(s != MAP_FAILED, "mmap of SIZE-100 bytes: %s", ename(errno));
+
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT(!memcmp(q, p + PG, SIZE - PG), "offset mapping differs");
+	EXPECT(!memcmp(r, p + SIZE - PG, PG), "last-page mapping differs");
+	bad = verify(s, SIZE - PG, 1);
+	EXPECT(bad < 0, "short mapping differs at word %ld", bad);
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+
+	munmap(p, SIZE);
+	munmap(q, SIZE - PG);
+	munmap(r, PG);
+	munmap(s, SIZE - 100);
+	close(fd);
+	return PASS;
+}
+
+static int t_mmap_past_end(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	const int rw = PROT_READ | PROT_WRITE;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT_MAP_FAILS(SIZE + PG, rw, MAP_SHARED, fd, 0, EINVAL);
+	EXPECT_MAP_FAILS(SIZE, rw, MAP_SHARED, fd, PG, EINVAL);
+	EXPECT_MAP_FAILS(SIZE - PG + 1, rw, MAP_SHARED, fd, PG, EINVAL);
+	EXPECT_MAP_FAILS(PG, rw, MAP_SHARED, fd, SIZE, EINVAL);
+	EXPECT_MAP_FAILS(PG, PROT_READ, MAP_SHARED, fd, SIZE, EINVAL);
+	EXPECT_MAP_FAILS(PG, rw, MAP_SHARED, fd, 1ULL << 40, EINVAL);
+	EXPECT_MAP_FAILS(PG, rw, MAP_SHARED, fd, 0x7ffffffffffff000LL, EINVAL);
+	close(fd);
+	return PASS;
+}
+
+static sigjmp_buf fault_jmp;
+
+static void on_fault(int sig)
+{
+	siglongjmp(fault_jmp, sig);
+}
+
+static int t_mmap_readonly_fd(const struct exporter *ex)
+{
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	char *info, v[64];
+	unsigned char *p, *q;
+	volatile int faulted = 0;
+	int fd;
+
+	fd = heap_alloc(SIZE, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0, "read-only allocation failed: %s", strerror(errno));
+
+	info = fdinfo_of(fd);
+	REQUIRE(info && fdinfo_field(info, "flags", v, sizeof(v)), "no fdinfo flags");
+	EXPECT((strtoul(v, NULL, 8) & O_ACCMODE) == O_RDONLY,
+	       "fdinfo flags %s, want O_RDONLY", v);
+	free(info);
+	REQUIRE(!bufinfo_read(&bi), "cannot read bufinfo");
+	e = bufinfo_find(&bi, ino_of(fd));
+	EXPECT(e && (e->flags & O_ACCMODE) == O_RDONLY && (e->mode & 3) == 1,
+	       "bufinfo flags/mode %lx/%lx, want O_RDONLY and FMODE_READ only",
+	       e ? e->flags : 0, e ? e->mode : 0);
+	bufinfo_free(&bi);
+
+	EXPECT_MAP_FAILS(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, EACCES);
+	EXPECT_MAP_FAILS(PG, PROT_WRITE, MAP_SHARED, fd, 0, EACCES);
+
+	p = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(p != MAP_FAILED, "read-only mmap: %s", ename(errno));
+	EXPECT(p[0] == 0 && p[SIZE - 1] == 0, "fresh heap buffer not zeroed");
+	/* ... and the mapping cannot be made writable later either. */
+	EXPECT_ERRNO(mprotect(p, SIZE, PROT_READ | PROT_WRITE), EACCES);
+	EXPECT_ERRNO(mprotect(p, PG, PROT_WRITE), EACCES);
+
+	/*
+	 * A private writable mapping is allowed for read-only files, but
+	 * what is written there must never reach the buffer.
+	 */
+	q = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (q == MAP_FAILED) {
+		diag("private writable mapping refused (%s): fine", ename(errno));
+	} else {
+		signal(SIGSEGV, on_fault);
+		signal(SIGBUS, on_fault);
+		if (!sigsetjmp(fault_jmp, 1))
+			memset(q, 0xa5, PG);
+		else
+			faulted = 1;
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		if (faulted)
+			diag("write to private mapping faulted: fine");
+		EXPECT(p[0] == 0 && p[PG - 1] == 0,
+		       "a private mapping of a read-only fd wrote into the buffer");
+		munmap(q, PG);
+	}
+	munmap(p, SIZE);
+	close(fd);
+	return PASS;
+}
+
+static int t_mprotect_upgrade(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	unsigned char *p, *q;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
+	EXPECT_OK(mprotect(p, SIZE, PROT_READ | PROT_WRITE));
+	q = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(q != MAP_FAILED, "second mmap: %s", ename(errno));
+	fill(p, SIZE, 2);
+	EXPECT(verify(q, SIZE, 2) < 0, "write after mprotect not seen by a second mapping");
+	munmap(p, SIZE);
+	munmap(q, SIZE);
+	close(fd);
+	return PASS;
+}
+
+static int t_mremap_growth(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	unsigned char *p, *last, *half;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
+	EXPECT_ERRNO(mremap(p, SIZE, SIZE + PG, 0), EFAULT);
+	EXPECT_ERRNO(mremap(p, SIZE, SIZE + PG, MREMAP_MAYMOVE), EFAULT);
+	EXPECT_ERRNO(mremap(p, SIZE, 4 * SIZE, MREMAP_MAYMOVE), EFAULT);
+
+	last = map(fd, PG, PROT_READ, SIZE - PG);
+	REQUIRE(last != MAP_FAILED, "mmap last page: %s", ename(errno));
+	EXPECT_ERRNO(mremap(last, PG, 2 * PG, MREMAP_MAYMOVE), EFAULT);
+	munmap(last, PG);
+
+	/* Shrinking is fine. */
+	half = mremap(p, SIZE, SIZE / 2, 0);
+	EXPECT(half == p, "shrinking mremap gave %p (%s)", half, ename(errno));
+	if (half == p) {
+		fill(p, SIZE / 2, 4);
+		EXPECT(verify(p, SIZE / 2, 4) < 0, "shrunk mapping broken");
+		munmap(p, SIZE / 2);
+	} else {
+		munmap(p, SIZE);
+	}
+	close(fd);
+	return PASS;
+}
+
+static int t_sync_ioctl(const struct exporter *ex)
+{
+	static const __u64 good[] = {
+		DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+		DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ,
+		DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE,
+		DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE,
+		DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW,
+		DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW,
+	};
+	static const __u64 bad[] = {
+		0, DMA_BUF_SYNC_END, 1 << 3, DMA_BUF_SYNC_READ | 1 << 3,
+		DMA_BUF_SYNC_RW | 1 << 4, DMA_BUF_SYNC_WRITE | 1ULL << 32,
+		DMA_BUF_SYNC_READ | 1ULL << 63, ~0ULL,
+	};
+	int fd = ex->alloc(SIZE);
+	unsigned int i;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		errno = 0;
+		EXPECT(dmabuf_sync(fd, good[i]) == 0, "flags %#llx: %s",
+		       (unsigned long long)good[i], ename(errno));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		EXPECT(dmabuf_sync(fd, bad[i]) == -1 && errno == EINVAL,
+		       "flags %#llx: errno %s, want EINVAL",
+		       (unsigned long long)bad[i], ename(errno));
+	}
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_SYNC, NULL), EFAULT);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_SYNC, hole()), EFAULT);
+	close(fd);
+	return PASS;
+}
+
+/*
+ * SYNC reaches the exporter and its answer comes back: udmabuf refuses an
+ * END before any START with -EINVAL (it has no mapping to sync yet).
+ */
+static int t_sync_reaches_exporter(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT_ERRNO(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	close(fd);
+	return PASS;
+}
+
+static char *fdinfo_name(int fd, bool *present)
+{
+	static char v[128];
+	char *info = fdinfo_of(fd);
+
+	*present = info && fdinfo_field(info, "name", v, sizeof(v));
+	free(info);
+	return v;
+}
+
+static bool link_is(int fd, const char *want)
+{
+	char path[64], got[128] = "";
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, got, sizeof(got) - 1);
+	if (n >= 0)
+		got[n] = 0;
+	if (strcmp(got, want))
+		diag("readlink %s = \"%s\", want \"%s\"", path, got, want);
+	return !strcmp(got, want);
+}
+
+/* fdinfo and bufinfo both carry name (NULL: unnamed). */
+static void expect_name(int fd, const char *name, int line)
+{
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	bool present;
+	const char *got = fdinfo_name(fd, &present);
+
+	if (name)
+		EXPECT(present && !strcmp(got, name),
+		       "line %d: fdinfo name \"%s\"%s, want \"%s\"", line, got,
+		       present ? "" : " (absent)", name);
+	else
+		EXPECT(!present, "line %d: fdinfo has a name line \"%s\"", line, got);
+	if (bufinfo_read(&bi) == 0) {
+		e = bufinfo_find(&bi, ino_of(fd));
+		EXPECT(e && !strcmp(e->name, name ? name : "<none>"),
+		       "line %d: bufinfo name \"%s\", want \"%s\"", line,
+		       e ? e->name : "(not listed)", name ? name : "<none>");
+		bufinfo_free(&bi);
+	} else {
+		EXPECT(0, "cannot read bufinfo");
+	}
+}
+
+static int t_set_name(const struct exporter *ex)
+{
+	const char *n31 = "abcdefghijklmnopqrstuvwxyz01234";
+	char n32[33], n40[41], *page;
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	REQUIRE(strlen(n31) == DMA_BUF_NAME_LEN - 1, "bad test name");
+	expect_name(fd, NULL, __LINE__);
+
+	EXPECT_OK(ioctl(fd, DMA_BUF_SET_NAME_A, n31));
+	expect_name(fd, n31, __LINE__);
+	EXPECT_OK(ioctl(fd, DMA_BUF_SET_NAME_B, "renamed by B"));
+	expect_name(fd, "renamed by B", __LINE__);
+
+	/* 32 bytes without a NUL among them: too long, name unchanged. */
+	memset(n32, 'x', 32);
+	n32[32] = 0;
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_SET_NAME_A, n32), EINVAL);
+	memset(n40, 'y', 40);
+	n40[40] = 0;
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_SET_NAME_B, n40), EINVAL);
+	expect_name(fd, "renamed by B", __LINE__);
+
+	/* Bad pointers: -EFAULT, name unchanged. */
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_SET_NAME_A, NULL), EFAULT);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_SET_NAME_B, hole()), EFAULT);
+	page = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(page != MAP_FAILED, "anonymous mmap");
+	munmap(page + PG, PG);
+	/* An unterminated name running into an unmapped page. */
+	memset(page + PG - 10, 'z', 10);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_SET_NAME_A, page + PG - 10), EFAULT);
+	expect_name(fd, "renamed by B", __LINE__);
+	/* 31 bytes and the NUL right at the end of the page are fine. */
+	memcpy(page + PG - 32, n31, 32);
+	EXPECT_OK(ioctl(fd, DMA_BUF_SET_NAME_B, page + PG - 32));
+	expect_name(fd, n31, __LINE__);
+	munmap(page, PG);
+
+	/* An empty name is a name (6.12 prints it as empty). */
+	EXPECT_OK(ioctl(fd, DMA_BUF_SET_NAME_A, ""));
+	expect_name(fd, "", __LINE__);
+	close(fd);
+	return PASS;
+}
+
+/* The fd's /proc link is "/dmabuf:NAME", like 6.12's d_dname. */
+static int t_proc_fd_link(const struct exporter *ex)
+{
+	const char *n31 = "abcdefghijklmnopqrstuvwxyz01234";
+	char want[64];
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT(link_is(fd, "/dmabuf:"), "unnamed");
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, n31), "set name");
+	snprintf(want, sizeof(want), "/dmabuf:%s", n31);
+	EXPECT(link_is(fd, want), "named");
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_B, ""), "set empty name");
+	EXPECT(link_is(fd, "/dmabuf:"), "empty name");
+	close(fd);
+	return PASS;
+}
+
+static int t_name_concurrent(const struct exporter *ex)
+{
+	const char *names[2] = { "first-name-of-this-buffer", "second" };
+	int fd = ex->alloc(SIZE), status, i;
+	pid_t pid;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, names[0]), "set name");
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		/* Readers never see a torn or freed name. */
+		for (i = 0; i < 400; i++) {
+			bool present;
+			char *n = fdinfo_name(fd, &present);
+			struct bufinfo bi;
+
+			if (!present || (strcmp(n, names[0]) && strcmp(n, names[1]))) {
+				diag("reader saw \"%s\"", n);
+				_exit(1);
+			}
+			if (i % 20 == 0) {
+				if (bufinfo_read(&bi))
+					_exit(1);
+				bufinfo_free(&bi);
+			}
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 2000; i++)
+		if (ioctl(fd, DMA_BUF_SET_NAME_B, names[i & 1])) {
+			EXPECT(0, "rename %d: %s", i, ename(errno));
+			break;
+		}
+	waitpid(pid, &status, 0);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader failed");
+	close(fd);
+	return PASS;
+}
+
+static int t_export_sync_file(const struct exporter *ex)
+{
+	static const __u32 good[] = {
+		DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_RW,
+	};
+	static const __u32 bad[] = {
+		0, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ | DMA_BUF_SYNC_END,
+		DMA_BUF_SYNC_RW | 1 << 3, 1u << 31, ~0u,
+	};
+	struct dma_buf_export_sync_file *ro;
+	int fd = ex->alloc(SIZE), sf, before, probe;
+	unsigned int i;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	for (i = 0; i < 3; i++) {
+		sf = export_fence(fd, good[i]);
+		EXPECT(sf >= 0, "flags %#x: %s", good[i], ename(errno));
+		if (sf < 0)
+			continue;
+		/* No fences: a signaled sync_file. */
+		EXPECT(sync_file_signaled(sf), "flags %#x: sync_file not signaled", good[i]);
+		EXPECT(fcntl(sf, F_GETFD) & FD_CLOEXEC, "sync_file fd without FD_CLOEXEC");
+		close(sf);
+	}
+	before = count_fds();
+	probe = dup(0);
+	close(probe);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct dma_buf_export_sync_file a = { .flags = bad[i], .fd = -1 };
+
+		errno = 0;
+		EXPECT(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &a) == -1 &&
+		       errno == EINVAL, "flags %#x: errno %s, want EINVAL",
+		       bad[i], ename(errno));
+	}
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, NULL), EFAULT);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, hole()), EFAULT);
+
+	/* Readable but not writable argument: copying the fd out fails... */
+	ro = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(ro != MAP_FAILED, "anonymous mmap");
+	ro->flags = DMA_BUF_SYNC_READ;
+	ro->fd = -1;
+	REQUIRE(!mprotect(ro, PG, PROT_READ), "mprotect");
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, ro), EFAULT);
+	munmap(ro, PG);
+	/* ...and no fd was installed. */
+	EXPECT(count_fds() == before, "fds %d after failed exports, was %d",
+	       count_fds(), before);
+	/* A reserved but never installed slot would not show in /proc. */
+	sf = export_fence(fd, DMA_BUF_SYNC_WRITE);
+	EXPECT(sf == probe, "next free fd %d, was %d: a slot was lost", sf, probe);
+	close(sf);
+	close(fd);
+	return PASS;
+}
+
+static int t_import_sync_file(const struct exporter *ex)
+{
+	static const __u32 bad[] = {
+		0, DMA_BUF_SYNC_END, DMA_BUF_SYNC_WRITE | DMA_BUF_SYNC_END,
+		DMA_BUF_SYNC_READ | 1 << 3, ~0u,
+	};
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	int fd = ex->alloc(SIZE), tl, f1, f2, sf, null;
+	unsigned long ino;
+	unsigned int i;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	ino = ino_of(fd);
+	tl = sw_timeline();
+	REQUIRE(tl >= 0, "sw_sync timeline: %s", strerror(errno));
+	f1 = sw_fence(tl, 1);
+	REQUIRE(f1 >= 0, "sw_sync fence: %s", strerror(errno));
+	null = open("/dev/null", O_RDWR);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		EXPECT(import_fence(fd, f1, bad[i]) == -1 && errno == EINVAL,
+		       "flags %#x: errno %s, want EINVAL", bad[i], ename(errno));
+	}
+	/* Not a sync_file. */
+	EXPECT_ERRNO(import_fence(fd, fd, DMA_BUF_SYNC_WRITE), EINVAL);
+	EXPECT_ERRNO(import_fence(fd, tl, DMA_BUF_SYNC_WRITE), EINVAL);
+	EXPECT_ERRNO(import_fence(fd, null, DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_ERRNO(import_fence(fd, -1, DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_ERRNO(import_fence(fd, 4000, DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, NULL), EFAULT);
+	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, hole()), EFAULT);
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT),
+	       "failed imports left fences behind");
+
+	/* A pending write fence: readers and writers must wait. */
+	EXPECT_OK(import_fence(fd, f1, DMA_BUF_SYNC_WRITE));
+	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	e = bufinfo_find(&bi, ino);
+	EXPECT(e && e->fences == 1 && e->unsignalled == 1 &&
+	       !strncmp(e->fence_lines[0], "write fence:sw_sync ", 20) &&
+	       strstr(e->fence_lines[0], " seq 1 unsignalled"),
+	       "bufinfo fences: %d, first \"%s\"", e ? e->fences : -1,
+	       e ? e->fence_lines[0] : "");
+	bufinfo_free(&bi);
+	EXPECT(poll_now(fd, POLLIN) == 0, "POLLIN with a pending write fence");
+	EXPECT(poll_now(fd, POLLOUT) == 0, "POLLOUT with a pending write fence");
+	sf = export_fence(fd, DMA_BUF_SYNC_READ);
+	EXPECT(sf >= 0 && !sync_file_signaled(sf), "export for readers not pending");
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(sf >= 0 && sync_file_signaled(sf), "exported sync_file not signaled");
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT),
+	       "not ready after the fence signaled");
+	close(sf);
+	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	e = bufinfo_find(&bi, ino);
+	EXPECT(e && e->unsignalled == 0, "bufinfo still shows unsignalled fences");
+	bufinfo_free(&bi);
+
+	/* A pending read fence: only writers wait. */
+	f2 = sw_fence(tl, 2);
+	REQUIRE(f2 >= 0, "sw_sync fence 2");
+	EXPECT_OK(import_fence(fd, f2, DMA_BUF_SYNC_READ));
+	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	e = bufinfo_find(&bi, ino);
+	EXPECT(e && e->unsignalled == 1, "want one unsignalled fence");
+	for (i = 0; e && i < (unsigned int)e->fences && i < 4; i++)
+		if (strstr(e->fence_lines[i], "unsignalled"))
+			EXPECT(!strncmp(e->fence_lines[i], "read fence:sw_sync ", 19),
+			       "fence line \"%s\"", e->fence_lines[i]);
+	bufinfo_free(&bi);
+	EXPECT(poll_now(fd, POLLIN) == POLLIN, "POLLIN with only a read fence");
+	EXPECT(poll_now(fd, POLLOUT) == 0, "POLLOUT with a pending read fence");
+	sf = export_fence(fd, DMA_BUF_SYNC_READ);
+	EXPECT(sf >= 0 && sync_file_signaled(sf), "readers need not wait for readers");
+	close(sf);
+	sf = export_fence(fd, DMA_BUF_SYNC_WRITE);
+	EXPECT(sf >= 0 && !sync_file_signaled(sf), "writers must wait for readers");
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(sf >= 0 && sync_file_signaled(sf), "not signaled after inc");
+	EXPECT(poll_now(fd, POLLOUT) == POLLOUT, "POLLOUT after the read fence signaled");
+	close(sf);
+
+	/* An already signaled fence changes nothing. */
+	EXPECT_OK(import_fence(fd, f1, DMA_BUF_SYNC_RW));
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT), "signaled import");
+
+	close(null);
+	close(f1);
+	close(f2);
+	close(tl);
+	close(fd);
+	return PASS;
+}
+
+static int t_import_merged(const struct exporter *ex)
+{
+	struct sync_merge_data m = { .name = "merged" };
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	int fd = ex->alloc(SIZE), t1, t2, a, b;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	t1 = sw_timeline();
+	t2 = sw_timeline();
+	REQUIRE(t1 >= 0 && t2 >= 0, "timelines");
+	a = sw_fence(t1, 1);
+	b = sw_fence(t2, 1);
+	REQUIRE(a >= 0 && b >= 0, "fences");
+	m.fd2 = b;
+	REQUIRE(!ioctl(a, SYNC_IOC_MERGE, &m), "SYNC_IOC_MERGE: %s", ename(errno));
+	/* Every fence inside a merged sync_file lands in the buffer. */
+	EXPECT_OK(import_fence(fd, m.fence, DMA_BUF_SYNC_WRITE));
+	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	e = bufinfo_find(&bi, ino_of(fd));
+	EXPECT(e && e->fences == 2 && e->unsignalled == 2,
+	       "bufinfo lists %d fences (%d unsignalled), want 2",
+	       e ? e->fences : -1, e ? e->unsignalled : -1);
+	bufinfo_free(&bi);
+	EXPECT_OK(sw_inc(t1, 1));
+	EXPECT(poll_now(fd, POLLIN) == 0, "ready with one fence of two pending");
+	EXPECT_OK(sw_inc(t2, 1));
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT), "not ready");
+	close(m.fence);
+	close(a);
+	close(b);
+	close(t1);
+	close(t2);
+	close(fd);
+	return PASS;
+}
+
+static int t_poll(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE), tl, f, status, ep;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT }, got;
+	long armed, again;
+	pid_t pid;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT),
+	       "idle buffer not ready");
+	EXPECT(poll_now(fd, POLLIN) == POLLIN, "idle buffer: POLLIN alone");
+	tl = sw_timeline();
+	f = sw_fence(tl, 1);
+	REQUIRE(tl >= 0 && f >= 0, "sw_sync");
+	REQUIRE(!import_fence(fd, f, DMA_BUF_SYNC_WRITE), "import");
+
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == 0, "ready with a pending fence");
+	armed = fdinfo_count(fd);
+	/* Polling again while the callbacks are armed arms nothing more. */
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == 0, "ready on second poll");
+	EXPECT(poll_now(fd, POLLIN) == 0, "ready on third poll");
+	again = fdinfo_count(fd);
+	EXPECT(armed == again, "count %ld after the first poll, %ld after more", armed, again);
+
+	/* A blocked poller is woken when the fence signals. */
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, 10000);
+
+		_exit(n == 1 && p.revents == POLLIN ? 0 : 1);
+	}
+	usleep(200000);
+	EXPECT(waitpid(pid, &status, WNOHANG) == 0, "poller did not block");
+	EXPECT_OK(sw_inc(tl, 1));
+	waitpid(pid, &status, 0);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "blocked poller not woken with POLLIN");
+	for (int i = 0; i < 100 && fdinfo_count(fd) != 1; i++)
+		usleep(10000);
+	EXPECT(fdinfo_count(fd) == 1, "count %ld after the callbacks ran, want 1",
+	       fdinfo_count(fd));
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT), "not ready");
+	close(f);
+
+	/* The same through epoll. */
+	f = sw_fence(tl, 2);
+	REQUIRE(f >= 0 && !import_fence(fd, f, DMA_BUF_SYNC_WRITE), "import 2");
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	REQUIRE(ep >= 0, "epoll_create1");
+	EXPECT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	EXPECT(epoll_wait(ep, &got, 1, 0) == 0, "epoll ready with a pending fence");
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(epoll_wait(ep, &got, 1, 5000) == 1 &&
+	       (got.events & (EPOLLIN | EPOLLOUT)) == (EPOLLIN | EPOLLOUT),
+	       "epoll not woken with IN|OUT (events %#x)", got.events);
+	close(ep);
+	close(f);
+	close(tl);
+	close(fd);
+	return PASS;
+}
+
+static int t_unknown_ioctl(const struct exporter *ex)
+{
+	static const unsigned long cmds[] = {
+		_IO('b', 4), _IOW('b', 4, __u64), _IOWR('b', 9, __u64),
+		_IOW('b', 0, __u32),		/* SYNC with the wrong size */
+		_IOR('b', 0, struct dma_buf_sync),	/* ... wrong direction */
+		_IOR('b', 2, struct dma_buf_export_sync_file),
+		_IOW('b', 1, __u16),
+		_IO('B', 0), 0, 0x5401 /* TCGETS */, 0xdeadbeef,
+	};
+	__u64 arg[8] = { 0 };
+	int fd = ex->alloc(SIZE);
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		errno = 0;
+		EXPECT(ioctl(fd, cmds[i], arg) == -1 && errno == ENOTTY,
+		       "ioctl %#lx: errno %s, want ENOTTY", cmds[i], ename(errno));
+	}
+	close(fd);
+	return PASS;
+}
+
+static int t_fdinfo(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE), d;
+	char *info, want[128], v[64];
+	const char *ps, *pc, *pe;
+	void *p;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	info = fdinfo_of(fd);
+	REQUIRE(info, "no fdinfo");
+	/* The exact lines tools parse. */
+	snprintf(want, sizeof(want), "\nsize:\t%zu\n", SIZE);
+	ps = strstr(info, want);
+	EXPECT(ps, "no \"size:\\t%zu\" line in:\n%s", SIZE, info);
+	pc = strstr(info, "\ncount:\t1\n");
+	EXPECT(pc, "no \"count:\\t1\" line in:\n%s", info);
+	snprintf(want, sizeof(want), "\nexp_name:\t%s\n", ex->exp_name);
+	pe = strstr(info, want);
+	EXPECT(pe, "no \"exp_name:\\t%s\" line in:\n%s", ex->exp_name, info);
+	EXPECT(!ps || !pc || !pe || (ps < pc && pc < pe), "fields out of order:\n%s", info);
+	EXPECT(!strstr(info, "\nname:"), "unnamed buffer has a name line");
+	EXPECT(fdinfo_field(info, "pos", v, sizeof(v)) && !strcmp(v, "0"), "pos %s", v);
+	EXPECT(fdinfo_field(info, "flags", v, sizeof(v)) &&
+	       (strtoul(v, NULL, 8) & O_ACCMODE) == O_RDWR, "flags %s, want O_RDWR", v);
+	EXPECT(fdinfo_field(info, "ino", v, sizeof(v)) &&
+	       strtoul(v, NULL, 10) == ino_of(fd), "ino %s, fstat %lu", v, ino_of(fd));
+	free(info);
+
+	/* count follows the references to the file: fds and mappings. */
+	d = dup(fd);
+	EXPECT(fdinfo_count(fd) == 2 && bufinfo_count(ino_of(fd)) == 2,
+	       "after dup: fdinfo %ld, bufinfo %ld, want 2", fdinfo_count(fd),
+	       bufinfo_count(ino_of(fd)));
+	p = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	EXPECT(fdinfo_count(d) == 3 && bufinfo_count(ino_of(fd)) == 3,
+	       "mapped: fdinfo %ld, bufinfo %ld, want 3", fdinfo_count(d),
+	       bufinfo_count(ino_of(fd)));
+	munmap(p, SIZE);
+	close(d);
+	EXPECT(fdinfo_count(fd) == 1 && bufinfo_count(ino_of(fd)) == 1,
+	       "back to one: fdinfo %ld, bufinfo %ld", fdinfo_count(fd),
+	       bufinfo_count(ino_of(fd)));
+	close(fd);
+	return PASS;
+}
+
+static int t_bufinfo(const struct exporter *ex)
+{
+	struct bufinfo bi;
+	struct bufinfo_entry *e;
+	char want[256];
+	int fd = ex->alloc(SIZE), fd2, before;
+	unsigned long bytes;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	REQUIRE(!bufinfo_read(&bi), "cannot read %s", BUFINFO_PATH);
+	EXPECT(bi.header_ok, "header differs from 6.12's:\n%.200s", bi.text);
+	EXPECT(bi.total_ok, "no \"Total N objects, N bytes\" line");
+	EXPECT(bi.total_objects == bi.objects && bi.total_bytes == bi.bytes,
+	       "totals say %d objects/%lu bytes, listed %d/%lu",
+	       bi.total_objects, bi.total_bytes, bi.objects, bi.bytes);
+	e = bufinfo_find(&bi, ino_of(fd));
+	REQUIRE(e, "our buffer (ino %lu) is not listed", ino_of(fd));
+	EXPECT(e->size == SIZE, "size %lu", e->size);
+	EXPECT((e->flags & O_ACCMODE) == O_RDWR, "flags %08lx", e->flags);
+	EXPECT((e->mode & 3) == 3, "mode %08lx lacks FMODE_READ|FMODE_WRITE", e->mode);
+	EXPECT(e->count == 1, "count %lu", e->count);
+	EXPECT(!strcmp(e->exp_name, ex->exp_name), "exp_name %s", e->exp_name);
+	EXPECT(!strcmp(e->name, "<none>"), "name %s", e->name);
+	EXPECT(e->fences == 0 && e->devices == 0, "fences %d devices %d",
+	       e->fences, e->devices);
+	/* The whole block, byte for byte. */
+	snprintf(want, sizeof(want),
+		 "\n%08zu\t%08lx\t%08lx\t%08ld\t%s\t%08lu\t%s\n"
+		 "\tAttached Devices:\nTotal 0 devices attached\n\n",
+		 SIZE, e->flags, e->mode, 1L, ex->exp_name, ino_of(fd), "<none>");
+	EXPECT(strstr(bi.text, want), "no block\n%s", want);
+	EXPECT(strstr(bi.text, "\nTotal ") && bi.text[strlen(bi.text) - 1] == '\n',
+	       "text does not end with the totals line");
+	before = bi.objects;
+	bytes = bi.bytes;
+	bufinfo_free(&bi);
+
+	fd2 = ex->alloc(2 * SIZE);
+	REQUIRE(fd2 >= 0, "second allocation");
+	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	EXPECT(bi.objects == before + 1 && bi.bytes == bytes + 2 * SIZE &&
+	       bi.total_objects == bi.objects && bi.total_bytes == bi.bytes,
+	       "with a second buffer: %d objects, %lu bytes (totals %d, %lu)",
+	       bi.objects, bi.bytes, bi.total_objects, bi.total_bytes);
+	bufinfo_free(&bi);
+	close(fd2);
+	EXPECT(bufinfo_objects() == before, "closed buffer still listed");
+	close(fd);
+	return PASS;
+}
+
+static int send_fd(int sock, int fd, const void *data, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == (ssize_t)len ? 0 : -1;
+}
+
+static int recv_fd(int sock, void *data, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = data, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != (ssize_t)len)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* The consumer side: receive, check who it is, map, read, write back. */
+static int consumer(int sock, const struct exporter *ex)
+{
+	unsigned long ino;
+	bool present;
+	char ack = 'k';
+	const char *name;
+	unsigned char *p;
+	int fd;
+
+	fd = recv_fd(sock, &ino, sizeof(ino));
+	if (fd < 0) {
+		diag("consumer: no fd received");
+		return 1;
+	}
+	if (ino_of(fd) != ino || lseek(fd, 0, SEEK_END) != (off_t)SIZE) {
+		diag("consumer: got ino %lu size %lld, sent ino %lu", ino_of(fd),
+		     (long long)lseek(fd, 0, SEEK_END), ino);
+		return 1;
+	}
+	name = fdinfo_name(fd, &present);
+	if (!present || strcmp(name, "passed-over-socket")) {
+		diag("consumer: name \"%s\"", name);
+		return 1;
+	}
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	if (p == MAP_FAILED) {
+		diag("consumer: mmap: %s", ename(errno));
+		return 1;
+	}
+	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (verify(p, SIZE / 2, 7) >= 0) {
+		diag("consumer: producer's data not seen");
+		return 1;
+	}
+	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	fill(p + SIZE / 2, SIZE / 2, 9);
+	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	if (write(sock, &ack, 1) != 1)
+		return 1;
+	/* Stay mapped until the producer has looked. */
+	if (read(sock, &ack, 1) != 1)
+		return 1;
+	munmap(p, SIZE);
+	close(fd);
+	(void)ex;
+	return 0;
+}
+
+static int share_over_socket(const struct exporter *ex, bool sender_closes)
+{
+	int sv[2], fd, status;
+	unsigned long ino;
+	unsigned char *p;
+	char c;
+	pid_t pid;
+
+	fd = ex->alloc(SIZE);
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	ino = ino_of(fd);
+	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, "passed-over-socket"), "name");
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	fill(p, SIZE / 2, 7);
+	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+
+	REQUIRE(!send_fd(sv[0], fd, &ino, sizeof(ino)), "sendmsg: %s", ename(errno));
+	if (sender_closes) {
+		/* Only the message in flight holds the buffer now. */
+		munmap(p, SIZE);
+		close(fd);
+		EXPECT(bufinfo_has(ino), "buffer in flight was freed");
+	}
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		close(sv[0]);
+		if (!sender_closes) {
+			munmap(p, SIZE);
+			close(fd);
+		}
+		_exit(consumer(sv[1], ex));
+	}
+	close(sv[1]);
+	if (read(sv[0], &c, 1) != 1) {
+		EXPECT(0, "consumer did not answer");
+	} else if (!sender_closes) {
+		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		EXPECT(verify(p + SIZE / 2, SIZE / 2, 9) < 0,
+		       "consumer's writes not seen by the producer");
+		EXPECT(verify(p, SIZE / 2, 7) < 0, "producer's half changed");
+		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		/* Producer fd + mapping, consumer fd + mapping. */
+		EXPECT(fdinfo_count(fd) == 4, "count %ld while both map it, want 4",
+		       fdinfo_count(fd));
+	} else {
+		EXPECT(bufinfo_count(ino) == 2, "count %ld with the consumer only, want 2",
+		       bufinfo_count(ino));
+	}
+	if (write(sv[0], "x", 1) != 1)
+		EXPECT(0, "write to consumer");
+	waitpid(pid, &status, 0);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "consumer failed");
+	close(sv[0]);
+	if (!sender_closes) {
+		munmap(p, SIZE);
+		close(fd);
+	}
+	EXPECT(wait_gone(ino), "buffer still listed after everyone closed it");
+	return PASS;
+}
+
+static int t_scm_rights(const struct exporter *ex)
+{
+	return share_over_socket(ex, false);
+}
+
+static int t_scm_rights_sender_closed(const struct exporter *ex)
+{
+	return share_over_socket(ex, true);
+}
+
+static int t_fork(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE), status;
+	unsigned char *p;
+	pid_t pid;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	fill(p, SIZE, 3);
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		unsigned char *q;
+
+		if (verify(p, SIZE, 3) >= 0)
+			_exit(2);
+		/* The inherited fd maps the same memory too. */
+		q = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+		if (q == MAP_FAILED || verify(q, SIZE, 3) >= 0)
+			_exit(3);
+		fill(q + SIZE / 2, SIZE / 2, 5);
+		munmap(q, SIZE);
+		/* Writes through the inherited mapping land as well. */
+		fill(p, SIZE / 4, 6);
+		close(fd);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (%d)",
+	       WEXITSTATUS(status));
+	EXPECT(verify(p + SIZE / 2, SIZE / 2, 5) < 0, "child's mmap writes not seen");
+	EXPECT(verify(p, SIZE / 4, 6) < 0, "child's inherited-mapping writes not seen");
+	EXPECT(fdinfo_count(fd) == 2, "count %ld after the child left, want 2",
+	       fdinfo_count(fd));
+	munmap(p, SIZE);
+	close(fd);
+	return PASS;
+}
+
+static int t_close_while_mapped(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	unsigned long ino;
+	unsigned char *p;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	ino = ino_of(fd);
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	fill(p, SIZE, 11);
+	close(fd);
+	/* The mapping keeps the buffer. */
+	EXPECT(bufinfo_has(ino), "buffer gone while still mapped");
+	EXPECT(bufinfo_count(ino) == 1, "count %ld, want 1 (the mapping)",
+	       bufinfo_count(ino));
+	EXPECT(verify(p, SIZE, 11) < 0, "contents changed after close");
+	fill(p, SIZE, 12);
+	EXPECT(verify(p, SIZE, 12) < 0, "cannot write after close");
+	munmap(p, SIZE);
+	EXPECT(wait_gone(ino), "buffer still listed after munmap");
+	return PASS;
+}
+
+static int t_close_while_polled(const struct exporter *ex)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
+	int fd = ex->alloc(SIZE), tl, f, ep;
+	unsigned long ino;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	ino = ino_of(fd);
+	tl = sw_timeline();
+	f = sw_fence(tl, 1);
+	REQUIRE(tl >= 0 && f >= 0, "sw_sync");
+	REQUIRE(!import_fence(fd, f, DMA_BUF_SYNC_WRITE), "import");
+	close(f);
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == 0, "ready with a pending fence");
+	/* Callbacks are armed: closing must neither free nor crash. */
+	close(fd);
+	EXPECT(bufinfo_has(ino), "buffer freed while a poll callback is armed");
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(wait_gone(ino), "buffer not released after its fence signaled");
+
+	/* Again with an epoll registration outliving the fd. */
+	fd = ex->alloc(SIZE);
+	REQUIRE(fd >= 0, "allocation 2");
+	ino = ino_of(fd);
+	f = sw_fence(tl, 2);
+	REQUIRE(f >= 0 && !import_fence(fd, f, DMA_BUF_SYNC_READ), "import 2");
+	close(f);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	REQUIRE(ep >= 0, "epoll");
+	EXPECT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	close(fd);
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(wait_gone(ino), "buffer not released (epoll)");
+	close(ep);
+
+	/* And with the timeline destroyed instead of signaled. */
+	fd = ex->alloc(SIZE);
+	REQUIRE(fd >= 0, "allocation 3");
+	ino = ino_of(fd);
+	f = sw_fence(tl, 5);
+	REQUIRE(f >= 0 && !import_fence(fd, f, DMA_BUF_SYNC_WRITE), "import 3");
+	close(f);
+	EXPECT(poll_now(fd, POLLIN | POLLOUT) == 0, "ready with a pending fence");
+	close(fd);
+	close(tl);	/* signals what is left on the timeline */
+	EXPECT(wait_gone(ino), "buffer not released after the timeline went away");
+	return PASS;
+}
+
+static int t_close_with_sync_file(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE), tl, f, sf, stub;
+	unsigned long ino;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	ino = ino_of(fd);
+	stub = export_fence(fd, DMA_BUF_SYNC_RW);
+	tl = sw_timeline();
+	f = sw_fence(tl, 1);
+	REQUIRE(stub >= 0 && tl >= 0 && f >= 0, "setup");
+	REQUIRE(!import_fence(fd, f, DMA_BUF_SYNC_WRITE), "import");
+	sf = export_fence(fd, DMA_BUF_SYNC_READ);
+	REQUIRE(sf >= 0, "export");
+	/* The sync_files hold fences, not the buffer. */
+	close(fd);
+	EXPECT(wait_gone(ino), "buffer kept alive by its exported sync_file");
+	EXPECT(sync_file_signaled(stub), "stub sync_file broken after close");
+	EXPECT(!sync_file_signaled(sf), "exported fence signaled early");
+	EXPECT_OK(sw_inc(tl, 1));
+	EXPECT(sync_file_signaled(sf), "exported fence not signaled after inc");
+	close(sf);
+	close(stub);
+	close(f);
+	close(tl);
+	return PASS;
+}
+
+/*
+ * /proc/PID/maps names a mapped buffer "/dmabuf:NAME" with its inode: that is
+ * how tools (Android's libdmabufinfo) find the buffers a process maps.
+ */
+static bool maps_line(void *addr, char *out, size_t len)
+{
+	char *maps = slurp("/proc/self/maps"), want[32], *p, *e;
+	bool found = false;
+
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	for (p = maps; p && *p; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (!strncmp(p, want, strlen(want))) {
+			snprintf(out, len, "%.*s", e ? (int)(e - p) : (int)strlen(p), p);
+			found = true;
+			break;
+		}
+		if (!e)
+			break;
+	}
+	free(maps);
+	return found;
+}
+
+static int t_proc_maps(const struct exporter *ex)
+{
+	int fd = ex->alloc(SIZE);
+	char line[512], want[128];
+	void *p;
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ, 0);
+	REQUIRE(p != MAP_FAILED, "mmap");
+	REQUIRE(maps_line(p, line, sizeof(line)), "mapping not in /proc/self/maps");
+	snprintf(want, sizeof(want), " %lu ", ino_of(fd));
+	EXPECT(strstr(line, want), "maps line lacks inode %lu: %s", ino_of(fd), line);
+	EXPECT(strstr(line, " /dmabuf:") && line[strlen(line) - 1] == ':',
+	       "unnamed: maps line %s", line);
+	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, "mapped-name"), "set name");
+	REQUIRE(maps_line(p, line, sizeof(line)), "mapping gone from /proc/self/maps");
+	EXPECT(strstr(line, " /dmabuf:mapped-name"), "named: maps line %s", line);
+	munmap(p, SIZE);
+	close(fd);
+	return PASS;
+}
+
+static int t_many_buffers(const struct exporter *ex)
+{
+	int before = bufinfo_objects(), fds[32], i;
+
+	for (i = 0; i < 32; i++) {
+		void *p;
+		int sf;
+
+		fds[i] = ex->alloc(SIZE);
+		REQUIRE(fds[i] >= 0, "allocation %d: %s", i, strerror(errno));
+		p = map(fds[i], SIZE, PROT_READ | PROT_WRITE, 0);
+		REQUIRE(p != MAP_FAILED, "mmap %d", i);
+		fill(p, PG, i);
+		munmap(p, SIZE);
+		ioctl(fds[i], DMA_BUF_SET_NAME_B, "many");
+		sf = export_fence(fds[i], DMA_BUF_SYNC_WRITE);
+		EXPECT(sf >= 0, "export %d", i);
+		close(sf);
+	}
+	EXPECT(bufinfo_objects() == before + 32, "listed %d, want %d",
+	       bufinfo_objects(), before + 32);
+	for (i = 0; i < 32; i++)
+		close(fds[i]);
+	EXPECT(bufinfo_objects() == before, "listed %d after closing, want %d",
+	       bufinfo_objects(), before);
+	return PASS;
+}
+
+/* bufinfo and fdinfo stay readable and consistent while buffers churn. */
+static int t_bufinfo_churn(const struct exporter *ex)
+{
+	int status, i;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork");
+	if (pid == 0) {
+		for (i = 0; i < 300; i++) {
+			struct bufinfo bi;
+
+			if (bufinfo_read(&bi) || !bi.header_ok || !bi.total_ok ||
+			    bi.total_objects != bi.objects || bi.total_bytes != bi.bytes) {
+				diag("reader: bad listing at round %d: %d/%lu listed, totals %d/%lu",
+				     i, bi.objects, bi.bytes, bi.total_objects, bi.total_bytes);
+				_exit(1);
+			}
+			bufinfo_free(&bi);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 300; i++) {
+		int fd = ex->alloc(SIZE), sf;
+
+		if (fd < 0) {
+			EXPECT(0, "allocation %d: %s", i, strerror(errno));
+			break;
+		}
+		ioctl(fd, DMA_BUF_SET_NAME_A, i & 1 ? "churn-odd" : "churn-even");
+		sf = export_fence(fd, DMA_BUF_SYNC_RW);
+		free(fdinfo_of(fd));
+		close(fd);
+		if (sf >= 0)
+			close(sf);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			goto reaped;
+	}
+	waitpid(pid, &status, 0);
+reaped:
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bufinfo reader failed");
+	return PASS;
+}
+
+static int t_memfd_coherent(const struct exporter *ex)
+{
+	int memfd = -1, fd;
+	unsigned char *p, *m;
+
+	fd = udmabuf_alloc(SIZE, &memfd);
+	REQUIRE(fd >= 0, "udmabuf: %s", strerror(errno));
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	m = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	REQUIRE(p != MAP_FAILED && m != MAP_FAILED, "mmap");
+	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	fill(p, SIZE, 21);
+	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	EXPECT(verify(m, SIZE, 21) < 0, "dma-buf writes not in the memfd");
+	fill(m, SIZE, 22);
+	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	EXPECT(verify(p, SIZE, 22) < 0, "memfd writes not in the dma-buf");
+	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	munmap(p, SIZE);
+	munmap(m, SIZE);
+	close(fd);
+	close(memfd);
+	return PASS;
+}
+
+/* Exporter-independent: our UAPI header declares 6.12's ABI. */
+static int t_uapi_layout(const struct exporter *ex)
+{
+	(void)ex;
+	EXPECT(DMA_BUF_IOCTL_SYNC == 0x40086200, "SYNC %#lx", (unsigned long)DMA_BUF_IOCTL_SYNC);
+	EXPECT(DMA_BUF_SET_NAME_A == 0x40046201, "SET_NAME_A %#lx", (unsigned long)DMA_BUF_SET_NAME_A);
+	EXPECT(DMA_BUF_SET_NAME_B == 0x40086201, "SET_NAME_B %#lx", (unsigned long)DMA_BUF_SET_NAME_B);
+	EXPECT(DMA_BUF_SET_NAME == DMA_BUF_SET_NAME_B, "SET_NAME on LP64");
+	EXPECT(DMA_BUF_IOCTL_EXPORT_SYNC_FILE == 0xc0086202, "EXPORT %#lx",
+	       (unsigned long)DMA_BUF_IOCTL_EXPORT_SYNC_FILE);
+	EXPECT(DMA_BUF_IOCTL_IMPORT_SYNC_FILE == 0x40086203, "IMPORT %#lx",
+	       (unsigned long)DMA_BUF_IOCTL_IMPORT_SYNC_FILE);
+	EXPECT(DMA_BUF_SYNC_READ == 1 && DMA_BUF_SYNC_WRITE == 2 &&
+	       DMA_BUF_SYNC_RW == 3 && DMA_BUF_SYNC_START == 0 &&
+	       DMA_BUF_SYNC_END == 4 && DMA_BUF_SYNC_VALID_FLAGS_MASK == 7,
+	       "sync flags");
+	EXPECT(DMA_BUF_NAME_LEN == 32, "DMA_BUF_NAME_LEN %d", DMA_BUF_NAME_LEN);
+	EXPECT(DMA_BUF_BASE == 'b', "DMA_BUF_BASE");
+	EXPECT(sizeof(struct dma_buf_sync) == 8 &&
+	       sizeof(struct dma_buf_export_sync_file) == 8 &&
+	       sizeof(struct dma_buf_import_sync_file) == 8, "struct sizes");
+	EXPECT(offsetof(struct dma_buf_export_sync_file, fd) == 4 &&
+	       offsetof(struct dma_buf_import_sync_file, fd) == 4, "fd offsets");
+	return PASS;
+}
+
+struct tcase {
+	const char *name;
+	int (*fn)(const struct exporter *ex);
+	bool once;	/* not per exporter */
+	bool readonly;	/* needs O_RDONLY dma-buf fds */
+	const char *only;	/* for this exporter only */
+};
+
+static const struct tcase cases[] = {
+	{ "uapi-layout", t_uapi_layout, true },
+	{ "fstat-size", t_fstat_size },
+	{ "llseek", t_llseek },
+	{ "read-write-refused", t_read_write },
+	{ "mmap-in-range", t_mmap_in_range },
+	{ "mmap-past-end", t_mmap_past_end },
+	{ "mmap-readonly-fd", t_mmap_readonly_fd, .readonly = true },
+	{ "mprotect-upgrade-rdwr-fd", t_mprotect_upgrade },
+	{ "mremap-growth-refused", t_mremap_growth },
+	{ "sync-ioctl-flags", t_sync_ioctl },
+	{ "sync-reaches-exporter", t_sync_reaches_exporter, .only = "udmabuf" },
+	{ "set-name", t_set_name },
+	{ "set-name-concurrent-readers", t_name_concurrent },
+	{ "proc-fd-link", t_proc_fd_link },
+	{ "export-sync-file", t_export_sync_file },
+	{ "import-sync-file", t_import_sync_file },
+	{ "import-merged-sync-file", t_import_merged },
+	{ "poll", t_poll },
+	{ "unknown-ioctl-enotty", t_unknown_ioctl },
+	{ "fdinfo", t_fdinfo },
+	{ "proc-maps", t_proc_maps },
+	{ "bufinfo", t_bufinfo },
+	{ "scm-rights", t_scm_rights },
+	{ "scm-rights-sender-closed", t_scm_rights_sender_closed },
+	{ "fork", t_fork },
+	{ "close-while-mapped", t_close_while_mapped },
+	{ "close-while-polled", t_close_while_polled },
+	{ "close-with-sync-file-outstanding", t_close_with_sync_file },
+	{ "many-buffers", t_many_buffers },
+	{ "bufinfo-while-buffers-come-and-go", t_bufinfo_churn },
+	{ "memfd-coherent", t_memfd_coherent, .only = "udmabuf" },
+};
+
+/* Run one case in a child; the child also checks for leaks around it. */
+static int run_case(const struct tcase *tc, const struct exporter *ex)
+{
+	int status, r;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return FAIL;
+	if (pid == 0) {
+		int fds = count_fds(), bufs = bufinfo_objects(), i;
+
+		failures = 0;
+		/* A peer that gave up must fail the case, not kill it. */
+		signal(SIGPIPE, SIG_IGN);
+		alarm(60);
+		r = tc->fn(ex);
+		if (r == PASS && failures)
+			r = FAIL;
+		if (count_fds() != fds) {
+			diag("leak: %d fds open after the case, %d before", count_fds(), fds);
+			r = FAIL;
+		}
+		for (i = 0; i < 200 && bufinfo_objects() != bufs; i++)
+			usleep(10000);
+		if (bufinfo_objects() != bufs) {
+			diag("leak: bufinfo lists %d buffers after the case, %d before",
+			     bufinfo_objects(), bufs);
+			r = FAIL;
+		}
+		fflush(stdout);
+		_exit(r);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		diag("case died with signal %d (%s)", WTERMSIG(status),
+		     strsignal(WTERMSIG(status)));
+		return FAIL;
+	}
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int n = 0, failed = 0, start_bufs, start_fds;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	PG = page_size();
+	SIZE = NPAGES * PG;
+	printf("TAP version 13\n");
+	start_bufs = bufinfo_objects();
+	start_fds = count_fds();
+	if (start_bufs < 0)
+		diag("cannot read %s: %s", BUFINFO_PATH, strerror(errno));
+
+	for (unsigned int e = 0; e < sizeof(exporters) / sizeof(exporters[0]); e++) {
+		const struct exporter *ex = &exporters[e];
+		bool present = access(ex->dev, R_OK) == 0;
+
+		for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct tcase *tc = &cases[i];
+			char name[128];
+			int r;
+
+			if ((tc->once && e > 0) || (tc->readonly && !ex->readonly_fds) ||
+			    (tc->only && strcmp(tc->only, ex->name)))
+				continue;
+			if (tc->once)
+				snprintf(name, sizeof(name), "%s", tc->name);
+			else
+				snprintf(name, sizeof(name), "%s/%s", ex->name, tc->name);
+			if (only && !strstr(name, only))
+				continue;
+			n++;
+			if (!tc->once && !present) {
+				printf("ok %d %s # SKIP %s missing\n", n, name, ex->dev);
+				continue;
+			}
+			r = run_case(tc, ex);
+			if (r == PASS)
+				printf("ok %d %s\n", n, name);
+			else {
+				printf("not ok %d %s\n", n, name);
+				failed++;
+			}
+		}
+	}
+	/* Nothing leaked across the whole run either. */
+	n++;
+	if (bufinfo_objects() == start_bufs && count_fds() == start_fds && start_bufs >= 0) {
+		printf("ok %d no-buffer-or-fd-leaked\n", n);
+	} else {
+		diag("bufinfo %d buffers (start %d), fds %d (start %d)",
+		     bufinfo_objects(), start_bufs, count_fds(), start_fds);
+		printf("not ok %d no-buffer-or-fd-leaked\n", n);
+		failed++;
+	}
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
+}
