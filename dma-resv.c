@@ -405,9 +405,15 @@ void dma_resv_add_fence(struct dma_resv *obj, struct dma_fence *fence,
 				break;
 			}
 		}
-		/* Keep looking for the same context past a free slot. */
-		if (reuse == U32_MAX && dma_fence_is_signaled(old))
+		/*
+		 * The first free slot ends the search.  Looking on for the
+		 * same context costs a cache miss per fence and would only
+		 * save a slot that pruning frees once the old fence signals.
+		 */
+		if (dma_fence_is_signaled(old)) {
 			reuse = i;
+			break;
+		}
 	}
 
 	if (reuse != U32_MAX) {

@@ -896,6 +896,33 @@ static void test_signaled_slot_reused(struct kunit *test)
 	dma_fence_put(b);
 }
 
+/*
+ * The first free slot is taken even when a fence of the same context sits
+ * further on: the add does not pay a scan of the whole list for it.
+ */
+static void test_first_free_slot_taken(struct kunit *test)
+{
+	u64 ctx = dma_fence_context_alloc(1);
+	struct dma_fence *done = mkfence_new(test);
+	struct dma_fence *a1 = mkfence(test, ctx, 1), *a2 = mkfence(test, ctx, 2);
+	struct dma_resv obj;
+
+	dma_resv_init(&obj);
+	add_one(test, &obj, done, DMA_RESV_USAGE_READ);
+	add_one(test, &obj, a1, DMA_RESV_USAGE_READ);
+	dma_fence_signal(done);
+	add_one(test, &obj, a2, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_EQ(test, refs(done), 1);
+	KUNIT_EXPECT_EQ(test, refs(a1), 2);
+	KUNIT_EXPECT_EQ(test, refs(a2), 2);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  NULL, 0), 2);
+	dma_resv_fini(&obj);
+	dma_fence_put(done);
+	dma_fence_put(a1);
+	dma_fence_put(a2);
+}
+
 static void test_same_context_replacement(struct kunit *test)
 {
 	u64 ctx = dma_fence_context_alloc(1);
@@ -1197,6 +1224,7 @@ static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_reserve_nomem),
 	KUNIT_CASE(test_grow_prunes_signaled),
 	KUNIT_CASE(test_signaled_slot_reused),
+	KUNIT_CASE(test_first_free_slot_taken),
 	KUNIT_CASE(test_same_context_replacement),
 	KUNIT_CASE(test_no_degrade),
 	KUNIT_CASE(test_readd_promotes),
