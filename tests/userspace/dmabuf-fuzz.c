@@ -44,19 +44,8 @@
 #include <linux/fs.h>
 #include <linux/udmabuf.h>
 
-#define HEAP_PATH	"/dev/dma_heap/system"
-#define UDMABUF_PATH	"/dev/udmabuf"
-#define BUFINFO_PATH	"/sys/kernel/debug/dma_buf/bufinfo"
-#define SW_SYNC_PATH	"/sys/kernel/debug/sync/sw_sync"
-
-/* sw_sync's debugfs ioctls have no UAPI header (drivers/dma-buf/sw_sync.c). */
-struct sw_sync_create_fence_data {
-	__u32 value;
-	char name[32];
-	__s32 fence;
-};
-#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
-#define SW_SYNC_IOC_INC		_IOW('W', 1, __u32)
+/* Device paths and the sw_sync ioctls, shared with the other programs. */
+#include "dmabuf-util.h"
 
 #define MAX_BUFS	24
 #define MAX_SYNCS	8
@@ -1018,7 +1007,7 @@ static void op_inspect(void)
 }
 
 /* Buffers debugfs lists, -1 if it cannot be read. */
-static int bufinfo_objects(char *last, size_t lastlen)
+static int bufinfo_count_listed(char *last, size_t lastlen)
 {
 	static char text[1 << 16];
 	size_t len = 0;
@@ -1051,7 +1040,7 @@ static void op_bufinfo(void)
 	int n, live = 0;
 
 	note("read bufinfo");
-	n = bufinfo_objects(text, sizeof(text));
+	n = bufinfo_count_listed(text, sizeof(text));
 	if (n < 0) {
 		problem("bufinfo unreadable or without its Total line");
 		return;
@@ -1372,7 +1361,7 @@ static int wait_bufinfo_empty(char *last, size_t lastlen)
 	int n = -1, sv[2];
 
 	for (int tries = 0; tries < 50; tries++) {
-		n = bufinfo_objects(last, lastlen);
+		n = bufinfo_count_listed(last, lastlen);
 		if (n == 0)
 			return 0;
 		/*
