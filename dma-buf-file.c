@@ -97,6 +97,13 @@ static loff_t dma_buf_fop_llseek(struct file *file, loff_t offset, int whence)
  * disarms.  dcb->active, under the wait queue's lock, says whether it is
  * armed.  An armed callback holds a reference to the file, so that the
  * buffer outlives it even if every fd is closed meanwhile.
+ *
+ * The fence reference taken for arming stays in dcb->fence after the
+ * callback ran, and the next poll() or the buffer's release drops it.
+ * The callback runs inside the fence's signaling, often under the lock
+ * the fence was signaled with; dropping what may be the last reference
+ * there would run the fence's release under that lock, and some releases
+ * take it (sw_sync's, when its timeline goes away with fences pending).
  */
 static void dma_buf_poll_fence_signaled(struct dma_fence *fence,
 					struct dma_fence_cb *cb)
@@ -111,7 +118,6 @@ static void dma_buf_poll_fence_signaled(struct dma_fence *fence,
 	dcb->active = 0;
 	spin_unlock_irqrestore(&buf->poll.lock, flags);
 
-	dma_fence_put(fence);
 	/* Never the final release here: fput() defers that to task context. */
 	fput(buf->file);
 }
@@ -125,7 +131,7 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 			       enum dma_resv_usage usage, __poll_t event)
 {
 	struct dma_resv_iter cursor;
-	struct dma_fence *fence;
+	struct dma_fence *fence, *done;
 
 	dma_resv_assert_held(buf->resv);
 
@@ -139,14 +145,21 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 	dcb->active = event;
 	spin_unlock_irq(&buf->poll.lock);
 
+	/* The fence a callback that already ran was armed on. */
+	done = dcb->fence;
+	dcb->fence = NULL;
+	dma_fence_put(done);
+
 	/* Taken before arming: the callback may run as soon as it is armed. */
 	get_file(buf->file);
 
 	dma_resv_for_each_fence(&cursor, buf->resv, usage, fence) {
 		dma_fence_get(fence);
 		if (!dma_fence_add_callback(fence, &dcb->cb,
-					    dma_buf_poll_fence_signaled))
+					    dma_buf_poll_fence_signaled)) {
+			dcb->fence = fence;
 			return false;
+		}
 		dma_fence_put(fence);
 	}
 

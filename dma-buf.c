@@ -178,6 +178,9 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 	     buf->exp_name);
 	/* Poll holds a file reference while a callback is armed. */
 	WARN_ON(buf->cb_in.active || buf->cb_out.active);
+	/* Fences of callbacks that ran since the last poll(). */
+	dma_fence_put(buf->cb_in.fence);
+	dma_fence_put(buf->cb_out.fence);
 
 	dma_buf_stats_teardown(buf);
 	buf->ops->release(buf);

@@ -830,6 +830,108 @@ static void test_poll_close_while_armed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fb->released, 1);
 }
 
+/*
+ * A fence whose release must not run inside its own signaling, as
+ * sw_sync's: it signals under the timeline lock, which its release takes.
+ */
+struct release_probe {
+	bool signaling;
+	unsigned int released;
+	unsigned int released_signaling;
+};
+
+struct probed_fence {
+	struct dma_fence base;
+	struct release_probe *probe;
+};
+
+static void probed_fence_release(struct dma_fence *fence)
+{
+	struct probed_fence *pf = container_of(fence, struct probed_fence, base);
+
+	pf->probe->released++;
+	if (pf->probe->signaling)
+		pf->probe->released_signaling++;
+	dma_fence_free(fence);
+}
+
+static const struct dma_fence_ops probed_fence_ops = {
+	.get_driver_name = test_fence_driver,
+	.get_timeline_name = test_fence_timeline,
+	.release = probed_fence_release,
+};
+
+/*
+ * Arm both poll callbacks on a new fence, then let the reservation object
+ * and the test drop theirs: the callbacks hold the only references left.
+ */
+static struct dma_fence *arm_on_orphan(struct kunit *test,
+				       struct dma_buf *dmabuf,
+				       struct release_probe *probe)
+{
+	struct probed_fence *pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	struct dma_fence *stub = dma_fence_get_stub();
+	unsigned int released = probe->released;
+
+	KUNIT_ASSERT_NOT_NULL(test, pf);
+	pf->probe = probe;
+	dma_fence_init(&pf->base, &probed_fence_ops, &test_fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	add_fence(test, dmabuf, &pf->base, DMA_RESV_USAGE_WRITE);
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), EV_IN);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), EV_OUT);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	dma_resv_replace_fences(dmabuf->resv, pf->base.context, stub,
+				DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(dmabuf->resv);
+	dma_fence_put(stub);
+	dma_fence_put(&pf->base);
+	KUNIT_EXPECT_EQ(test, probe->released, released);
+	return &pf->base;
+}
+
+/* Signal as sw_sync does on timeline release: under the fence's lock. */
+static void signal_locked(struct dma_fence *fence, struct release_probe *probe)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&test_fence_lock, flags);
+	probe->signaling = true;
+	dma_fence_signal_locked(fence);
+	probe->signaling = false;
+	spin_unlock_irqrestore(&test_fence_lock, flags);
+}
+
+static void test_poll_callback_defers_fence_put(struct kunit *test)
+{
+	struct fake_buf *fb;
+	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct release_probe probe = {};
+	struct dma_fence *f;
+
+	f = arm_on_orphan(test, dmabuf, &probe);
+	signal_locked(f, &probe);
+	KUNIT_EXPECT_EQ(test, probe.released_signaling, 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_in), 0);
+	KUNIT_EXPECT_EQ(test, armed(&dmabuf->cb_out), 0);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
+
+	/* The next poll() lets go of the signaled fence, in process context. */
+	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
+	KUNIT_EXPECT_EQ(test, probe.released, 1);
+
+	/* Without another poll(), the buffer's release does. */
+	f = arm_on_orphan(test, dmabuf, &probe);
+	signal_locked(f, &probe);
+	KUNIT_EXPECT_EQ(test, probe.released, 1);
+	put_buf(test, dmabuf, fb);
+	KUNIT_EXPECT_EQ(test, probe.released, 2);
+	KUNIT_EXPECT_EQ(test, probe.released_signaling, 0);
+}
+
 /* Export a sync_file for @flags and take its fence out of it. */
 static struct dma_fence *export_fence(struct kunit *test,
 				      struct dma_buf *dmabuf, u32 flags)
@@ -1305,6 +1407,7 @@ static struct kunit_case dma_buf_file_cases[] = {
 	KUNIT_CASE(test_poll_write_fence),
 	KUNIT_CASE(test_poll_only_requested),
 	KUNIT_CASE(test_poll_close_while_armed),
+	KUNIT_CASE(test_poll_callback_defers_fence_put),
 	KUNIT_CASE(test_export_sync_file),
 	KUNIT_CASE(test_export_sync_file_errors),
 	KUNIT_CASE(test_import_sync_file),

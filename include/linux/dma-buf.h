@@ -198,12 +198,15 @@ struct dma_buf {
 	 * A fence callback armed by poll(): @cb sits on the fence poll
 	 * waits for, @poll is the wait queue to wake (&dma_buf.poll), and
 	 * @active holds the events to report while armed, 0 when idle,
-	 * under the wait queue's lock.
+	 * under the wait queue's lock.  @fence is the reference taken for
+	 * the fence @cb was last armed on, kept after the callback ran so
+	 * that the callback never drops it; under the reservation lock.
 	 */
 	struct dma_buf_poll_cb_t {
 		struct dma_fence_cb cb;
 		wait_queue_head_t *poll;
 		__poll_t active;
+		struct dma_fence *fence;
 	} cb_in, cb_out;
 #ifdef CONFIG_DMABUF_SYSFS_STATS
 	/* The kobject of /sys/kernel/dmabuf/buffers/<inode>. */

@@ -14,7 +14,7 @@
  * child reaped, and debugfs bufinfo must list no buffer.
  *
  * usage: dmabuf-fuzz [--seed N] [--rounds N] [--ops N] [--time SECONDS]
- *                    [--close-pending] [-v]
+ *                    [--signal-before-close] [-v]
  * Output is TAP: one "ok" line per round and check.
  */
 #define _GNU_SOURCE
@@ -109,14 +109,14 @@ static long pagesz;
 static dev_t dmabuf_dev;	/* st_dev of the dma-buf pseudo filesystem */
 static bool verbose, in_child;
 /*
- * Close sw_sync timelines with their fences still pending.  Off by
- * default: sw_sync_debugfs_release() in 6.12 signals those fences under
- * the timeline lock without holding a reference, so a fence callback that
- * drops the last one (dma-buf poll's does) makes timeline_fence_release()
- * take the same lock again: lockdep's "possible recursive locking", a
- * hang on SMP.  That is sw_sync's bug, not the dma-buf core's.
+ * Closing a sw_sync timeline signals its pending fences under the
+ * timeline lock, and sw_sync holds no reference to them meanwhile: a fence
+ * callback that drops the last one makes the fence's release take that
+ * lock again.  dma-buf poll's callback did until the core kept that
+ * reference for the next poll(); half the closes leave fences pending to
+ * keep it so.  --signal-before-close signals them all first, always.
  */
-static bool close_pending;
+static bool signal_before_close;
 static unsigned long problems;	/* ABI answers that were wrong */
 static unsigned long ops_done, op_counts[32];
 
@@ -1071,8 +1071,10 @@ static void op_signal(void)
 		return;
 	if (chance(15)) {
 		/* Closing a timeline signals its pending fences (with an error). */
-		note("close timeline %d%s", t, close_pending ? " with fences pending" : "");
-		if (!close_pending) {
+		bool pending = !signal_before_close && chance(50);
+
+		note("close timeline %d%s", t, pending ? " with fences pending" : "");
+		if (!pending) {
 			__u32 all = 1u << 30;
 
 			ioctl(tls[t].fd, SW_SYNC_IOC_INC, &all);
@@ -1227,13 +1229,14 @@ static void op_fork(void)
 		run_ops(20 + below(40), now() + 5);
 		/*
 		 * Exit with fds and mappings still open: the kernel cleans
-		 * up.  Timelines this child made go with it, so their fences
-		 * are signaled first (see close_pending).
+		 * up, also of timelines with fences pending (see
+		 * signal_before_close).
 		 */
-		for (k = 0; k < MAX_TLS && !close_pending; k++) {
+		for (k = 0; k < MAX_TLS; k++) {
 			__u32 all = 1u << 30;
 
-			if (tls[k].fd >= 0)
+			if (tls[k].fd >= 0 &&
+			    (signal_before_close || chance(50)))
 				ioctl(tls[k].fd, SW_SYNC_IOC_INC, &all);
 		}
 		_exit(problems ? 1 : 0);
@@ -1408,10 +1411,10 @@ int main(int argc, char **argv)
 			limit = strtod(argv[++a], NULL);
 		else if (!strcmp(argv[a], "-v"))
 			verbose = true;
-		else if (!strcmp(argv[a], "--close-pending"))
-			close_pending = true;
+		else if (!strcmp(argv[a], "--signal-before-close"))
+			signal_before_close = true;
 		else {
-			fprintf(stderr, "usage: %s [--seed N] [--rounds N] [--ops N] [--time S] [--close-pending] [-v]\n",
+			fprintf(stderr, "usage: %s [--seed N] [--rounds N] [--ops N] [--time S] [--signal-before-close] [-v]\n",
 				argv[0]);
 			return 2;
 		}
