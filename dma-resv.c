@@ -562,7 +562,11 @@ struct dma_fence *dma_resv_iter_first_unlocked(struct dma_resv_iter *it)
 	it->fence = NULL;
 	rcu_read_lock();
 	iter_restart(it, rcu_dereference(it->obj->fences));
-	fence = iter_walk(it);
+	/*
+	 * A published list only grows, so an empty one was empty when we
+	 * found it in the object: nothing to walk, nothing to recheck.
+	 */
+	fence = it->num_fences ? iter_walk(it) : NULL;
 	rcu_read_unlock();
 	return fence;
 }
@@ -731,7 +735,12 @@ int dma_resv_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
 			unsigned int *num_fences, struct dma_fence ***fences)
 {
 	struct dma_fence **array = NULL, *fence;
-	struct dma_resv_iter it;
+	/*
+	 * Queries run often: spare their cursors the zeroing that
+	 * CONFIG_INIT_STACK_ALL_ZERO adds.  dma_resv_iter_begin() and the
+	 * walk write every field before anything reads it.
+	 */
+	struct dma_resv_iter it __uninitialized;
 	unsigned int count = 0, cap = 0;
 
 	might_alloc(GFP_KERNEL);
@@ -798,9 +807,10 @@ int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 	ret = dma_resv_get_fences(obj, usage, &count, &all);
 	if (ret)
 		return ret;
-	if (count <= 1) {
-		if (count)
-			*fence = all[0];
+	if (!count)
+		return 0;
+	if (count == 1) {
+		*fence = all[0];
 		kfree(all);
 		return 0;
 	}
@@ -817,6 +827,26 @@ int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
+
+/* The sleeping half of dma_resv_wait_timeout(), for a non-zero @timeout. */
+static long resv_wait(struct dma_resv *obj, enum dma_resv_usage usage,
+		      bool intr, unsigned long timeout)
+{
+	struct dma_resv_iter it __uninitialized;	/* see get_fences */
+	struct dma_fence *fence;
+	long left;
+
+	might_sleep();
+	left = min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT);
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		left = dma_fence_wait_timeout(fence, intr, left);
+		if (left <= 0)
+			break;
+	}
+	dma_resv_iter_end(&it);
+	return left;
+}
 
 /**
  * dma_resv_wait_timeout - wait until an object's fences have signaled
@@ -836,23 +866,9 @@ EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
 long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 			   bool intr, unsigned long timeout)
 {
-	struct dma_resv_iter it;
-	struct dma_fence *fence;
-	long left;
-
 	if (!timeout)
 		return dma_resv_test_signaled(obj, usage) ? 1 : 0;
-
-	might_sleep();
-	left = min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT);
-	dma_resv_iter_begin(&it, obj, usage);
-	dma_resv_for_each_fence_unlocked(&it, fence) {
-		left = dma_fence_wait_timeout(fence, intr, left);
-		if (left <= 0)
-			break;
-	}
-	dma_resv_iter_end(&it);
-	return left;
+	return resv_wait(obj, usage, intr, timeout);
 }
 EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
 
@@ -890,7 +906,7 @@ EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
  */
 bool dma_resv_test_signaled(struct dma_resv *obj, enum dma_resv_usage usage)
 {
-	struct dma_resv_iter it;
+	struct dma_resv_iter it __uninitialized;	/* see get_fences */
 	struct dma_fence *fence;
 
 	dma_resv_iter_begin(&it, obj, usage);
