@@ -8,7 +8,9 @@
 #ifndef _DMA_BUF_INTERNAL_H
 #define _DMA_BUF_INTERNAL_H
 
+#include <kunit/test-bug.h>
 #include <linux/fs.h>
+#include <linux/slab.h>
 #include <linux/types.h>
 
 struct dma_buf;
@@ -17,10 +19,23 @@ struct dma_buf;
  * dma-buf.c: every allocation the core makes for buffers, attachments and
  * names goes through dma_buf_kzalloc(), and every buffer file is made by
  * dma_buf_alloc_file(), so that KUnit can make any one of them fail
- * (KUNIT_STATIC_STUB_REDIRECT).  Both are exported only to KUnit.
+ * (KUNIT_STATIC_STUB_REDIRECT on dma_buf_kunit_kzalloc() and
+ * dma_buf_alloc_file()).  Both are exported only to KUnit.
  */
-void *dma_buf_kzalloc(size_t size, gfp_t gfp);
+void *dma_buf_kunit_kzalloc(size_t size, gfp_t gfp);
 struct file *dma_buf_alloc_file(struct dma_buf *dmabuf, int flags);
+
+/*
+ * Inline, so that kzalloc() sees the constant size and picks its cache at
+ * build time; only a thread running a KUnit test takes the out-of-line
+ * path that the test can redirect.
+ */
+static __always_inline void *dma_buf_kzalloc(size_t size, gfp_t gfp)
+{
+	if (kunit_get_current_test())
+		return dma_buf_kunit_kzalloc(size, gfp);
+	return kzalloc(size, gfp);
+}
 
 /* dma-buf-file.c */
 extern const struct file_operations dma_buf_fops;

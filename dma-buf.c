@@ -126,12 +126,12 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 	return ret;
 }
 
-void *dma_buf_kzalloc(size_t size, gfp_t gfp)
+void *dma_buf_kunit_kzalloc(size_t size, gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(dma_buf_kzalloc, size, gfp);
+	KUNIT_STATIC_STUB_REDIRECT(dma_buf_kunit_kzalloc, size, gfp);
 	return kzalloc(size, gfp);
 }
-EXPORT_SYMBOL_IF_KUNIT(dma_buf_kzalloc);
+EXPORT_SYMBOL_IF_KUNIT(dma_buf_kunit_kzalloc);
 
 /* The pseudo filesystem every buffer's file lives on. */
 static struct vfsmount *dma_buf_mount;

@@ -39,12 +39,12 @@ static void dbt_fault_arm(struct kunit *test, int fail_at)
 {
 	memset(&dbt_fault, 0, sizeof(dbt_fault));
 	dbt_fault.fail_at = fail_at;
-	kunit_activate_static_stub(test, dma_buf_kzalloc, dbt_kzalloc_stub);
+	kunit_activate_static_stub(test, dma_buf_kunit_kzalloc, dbt_kzalloc_stub);
 }
 
 static void dbt_fault_disarm(struct kunit *test)
 {
-	kunit_deactivate_static_stub(test, dma_buf_kzalloc);
+	kunit_deactivate_static_stub(test, dma_buf_kunit_kzalloc);
 }
 
 #if IS_ENABLED(CONFIG_MODULE_UNLOAD)

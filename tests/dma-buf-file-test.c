@@ -438,9 +438,9 @@ static void test_set_name_nomem(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, do_ioctl(dmabuf, DMA_BUF_SET_NAME_A, u), 0);
 
 	KUNIT_ASSERT_EQ(test, copy_to_user(u, "new", 4), 0);
-	kunit_activate_static_stub(test, dma_buf_kzalloc, failing_kzalloc);
+	kunit_activate_static_stub(test, dma_buf_kunit_kzalloc, failing_kzalloc);
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_SET_NAME_A, u), -ENOMEM);
-	kunit_deactivate_static_stub(test, dma_buf_kzalloc);
+	kunit_deactivate_static_stub(test, dma_buf_kunit_kzalloc);
 
 	get_name(dmabuf, name);
 	KUNIT_EXPECT_STREQ(test, name, "old");
