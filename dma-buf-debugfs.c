@@ -33,15 +33,11 @@ static int dma_buf_bufinfo_one(struct dma_buf *buf, void *data)
 	if (ret)
 		return ret;
 
-	/*
-	 * dma_buf_for_each() keeps the buffer alive by holding a reference
-	 * to its file; the count shown leaves that one out, as 6.12's does.
-	 */
 	spin_lock(&buf->name_lock);
 	seq_printf(s, "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n",
 		   buf->size, buf->file->f_flags,
 		   (__force unsigned int)buf->file->f_mode,
-		   file_count(buf->file) - 1, buf->exp_name,
+		   file_count(buf->file), buf->exp_name,
 		   file_inode(buf->file)->i_ino,
 		   buf->name ?: "<none>");
 	spin_unlock(&buf->name_lock);

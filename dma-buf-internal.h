@@ -50,10 +50,10 @@ void dma_buf_file_closed(struct dma_buf *dmabuf);
 /*
  * dma-buf.c: call @fn for every buffer in the registry, in no particular
  * order.  @fn may sleep and may take the buffer's reservation lock; the
- * buffer cannot be freed while @fn runs on it, because the walk holds one
- * reference to its file meanwhile (file_count() counts it: bufinfo leaves
- * it out).  Buffers whose file is being released are skipped.  A non-zero
- * return from @fn ends the walk and is returned.
+ * buffer cannot be freed while @fn runs on it, because its release waits
+ * for the walk to leave its registry list.  @fn must not drop the last
+ * reference to any buffer.  A non-zero return from @fn ends the walk and
+ * is returned; so is -EINTR when a signal interrupts the wait for a list.
  */
 int dma_buf_for_each(int (*fn)(struct dma_buf *dmabuf, void *data),
 		     void *data);

@@ -23,7 +23,6 @@
 #include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/pseudo_fs.h>
-#include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <kunit/static_stub.h>
@@ -52,11 +51,13 @@ static bool dma_buf_owns_resv(struct dma_buf *buf)
 /*
  * The registry: every live buffer, for the debugfs listing.  Buffers join
  * the list of the CPU that exports them, so export and release take only
- * an uncontended per-CPU lock; walkers traverse the lists under RCU and pin
- * each buffer with a file reference before looking at it.
+ * that CPU's mutex, which nobody else wants unless a listing is running.
+ * A walker holds one list's mutex while it looks at that list's buffers:
+ * their release waits for it in dma_buf_registry_del(), so they stay
+ * alive without references, and their memory can be freed at once.
  */
 struct dma_buf_registry {
-	spinlock_t lock; /* protects buffers against writers */
+	struct mutex lock; /* protects buffers, and keeps them alive */
 	struct list_head buffers;
 };
 
@@ -67,11 +68,10 @@ static void dma_buf_registry_add(struct dma_buf *buf)
 	struct dma_buf_registry *reg;
 
 	buf->registry_cpu = raw_smp_processor_id();
-	buf->registry_file = buf->file;
 	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
-	spin_lock(&reg->lock);
-	list_add_rcu(&buf->list_node, &reg->buffers);
-	spin_unlock(&reg->lock);
+	mutex_lock(&reg->lock);
+	list_add(&buf->list_node, &reg->buffers);
+	mutex_unlock(&reg->lock);
 }
 
 static void dma_buf_registry_del(struct dma_buf *buf)
@@ -79,47 +79,30 @@ static void dma_buf_registry_del(struct dma_buf *buf)
 	struct dma_buf_registry *reg;
 
 	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
-	/* From here on, walkers that still see the buffer skip it. */
-	WRITE_ONCE(buf->registry_file, NULL);
-	spin_lock(&reg->lock);
-	list_del_rcu(&buf->list_node);
-	spin_unlock(&reg->lock);
+	mutex_lock(&reg->lock);
+	list_del(&buf->list_node);
+	mutex_unlock(&reg->lock);
 }
 
 int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 		     void *data)
 {
 	struct dma_buf *buf;
-	struct file *file;
 	int cpu, ret = 0;
 
 	for_each_possible_cpu(cpu) {
 		struct dma_buf_registry *reg;
 
 		reg = per_cpu_ptr(&dma_buf_registry, cpu);
-		rcu_read_lock();
-		list_for_each_entry_rcu(buf, &reg->buffers, list_node) {
-			/*
-			 * Files are SLAB_TYPESAFE_BY_RCU: get_file_active()
-			 * rechecks that the file it pinned is still this
-			 * buffer's, and fails once the buffer is closing.
-			 */
-			file = get_file_active(&buf->registry_file);
-			if (!file)
-				continue;
-			rcu_read_unlock();
+		ret = mutex_lock_interruptible(&reg->lock);
+		if (ret)
+			break;
+		list_for_each_entry(buf, &reg->buffers, list_node) {
 			ret = fn(buf, data);
-			/*
-			 * Back under RCU before the reference goes: even if
-			 * this was the last one, the buffer and its list
-			 * entry stay readable until we are past it.
-			 */
-			rcu_read_lock();
-			fput(file);
 			if (ret)
 				break;
 		}
-		rcu_read_unlock();
+		mutex_unlock(&reg->lock);
 		if (ret)
 			break;
 	}
@@ -188,8 +171,7 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 		dma_resv_fini(buf->resv);
 	module_put(buf->owner);
 	kfree(buf->name);
-	/* Registry walkers may still be looking at the list entry. */
-	kfree_rcu(buf, rcu);
+	kfree(buf);
 }
 
 static const struct dentry_operations dma_buf_dentry_operations = {
@@ -1121,7 +1103,7 @@ static int __init dma_buf_core_init(void)
 	for_each_possible_cpu(cpu) {
 		struct dma_buf_registry *reg = per_cpu_ptr(&dma_buf_registry, cpu);
 
-		spin_lock_init(&reg->lock);
+		mutex_init(&reg->lock);
 		INIT_LIST_HEAD(&reg->buffers);
 	}
 

@@ -173,10 +173,7 @@ struct dma_buf_ops {
  * @cb_out: poll's fence callback for EPOLLOUT (waits for all fences).
  * @sysfs_entry: the buffer's entry under /sys/kernel/dmabuf/buffers, with
  *	CONFIG_DMABUF_SYSFS_STATS.
- * @registry_file: core-private: @file while it is open, NULL from its
- *	release on, so that a registry walk never revives a closing buffer.
  * @registry_cpu: core-private: which per-CPU registry list holds the buffer.
- * @rcu: core-private: frees the buffer after concurrent registry walks.
  */
 struct dma_buf {
 	size_t size;
@@ -215,9 +212,7 @@ struct dma_buf {
 		struct dma_buf *dmabuf;
 	} *sysfs_entry;
 #endif
-	struct file *registry_file;
 	unsigned int registry_cpu;
-	struct rcu_head rcu;
 };
 
 /**
