@@ -17,7 +17,7 @@
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 
-#include "tests/dma-resv-kunit.h"
+#include "dma-resv-internal.h"
 
 /**
  * DOC: Reservation Object Overview

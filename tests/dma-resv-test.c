@@ -2,7 +2,8 @@
 /*
  * KUnit suites for reservation objects: locking and ww backoff, reserving
  * and adding fences, the replacement rules, every query at every usage
- * level, allocation failures, and unlocked walks racing with writers.
+ * level, allocation failures (each allocation of an operation failed in
+ * turn), and unlocked walks racing with writers.
  *
  * Every fence is one of ours, counted when made and when released, so each
  * case ends by checking that exactly the fences it dropped are gone (KASAN
@@ -25,7 +26,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "dma-resv-kunit.h"
+#include "../dma-resv-internal.h"
 
 #define TFENCE_MAGIC	0x7e5f3a11u
 
@@ -1550,6 +1551,233 @@ static struct kunit_suite resv_query_suite = {
 	.test_cases = resv_query_cases,
 };
 
+/* ---- fail the Nth allocation -------------------------------------------- */
+
+/* Allocations seen and the one to fail (1-based, 0: none); one case at a time. */
+static struct {
+	int calls;
+	int fail_at;
+	int failed;
+} resv_fault;
+
+static void *nth_kmalloc(size_t size, gfp_t gfp)
+{
+	if (++resv_fault.calls == resv_fault.fail_at) {
+		resv_fault.failed++;
+		return NULL;
+	}
+	return kmalloc(size, gfp);
+}
+
+/*
+ * What each attempt starts from: @obj holds a pending reader, a pending
+ * writer and a signaled kernel fence; @dst holds one pending writer of its
+ * own.  @before is @obj's locked walk and @refs the references counted
+ * before the operation ran.
+ */
+struct fault_env {
+	struct dma_resv obj, dst;
+	struct dma_fence *f[4];		/* 0-2 in obj, 3 in dst */
+	struct dma_resv_list *obj_list, *dst_list;
+	unsigned int refs[4];
+};
+
+static void fault_env_init(struct kunit *test, struct fault_env *env)
+{
+	unsigned int i;
+
+	dma_resv_init(&env->obj);
+	dma_resv_init(&env->dst);
+	for (i = 0; i < ARRAY_SIZE(env->f); i++)
+		env->f[i] = mkfence_new(test);
+	add_one(test, &env->obj, env->f[0], DMA_RESV_USAGE_READ);
+	add_one(test, &env->obj, env->f[1], DMA_RESV_USAGE_WRITE);
+	add_one(test, &env->obj, env->f[2], DMA_RESV_USAGE_KERNEL);
+	dma_fence_signal(env->f[2]);
+	add_one(test, &env->dst, env->f[3], DMA_RESV_USAGE_WRITE);
+	env->obj_list = rcu_access_pointer(env->obj.fences);
+	env->dst_list = rcu_access_pointer(env->dst.fences);
+	for (i = 0; i < ARRAY_SIZE(env->f); i++)
+		env->refs[i] = refs(env->f[i]);
+}
+
+/* A failed operation changed nothing: same lists, fences and references. */
+static void fault_env_unchanged(struct kunit *test, struct fault_env *env,
+				int n)
+{
+	struct dma_fence *seen[4];
+	unsigned int i;
+
+	KUNIT_EXPECT_PTR_EQ_MSG(test, rcu_access_pointer(env->obj.fences),
+				env->obj_list, "allocation %d failed", n);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, rcu_access_pointer(env->dst.fences),
+				env->dst_list, "allocation %d failed", n);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &env->obj,
+					  DMA_RESV_USAGE_BOOKKEEP, seen, 4), 3);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &env->dst,
+					  DMA_RESV_USAGE_BOOKKEEP, seen, 4), 1);
+	KUNIT_EXPECT_PTR_EQ(test, seen[0], env->f[3]);
+	for (i = 0; i < ARRAY_SIZE(env->f); i++)
+		KUNIT_EXPECT_EQ_MSG(test, refs(env->f[i]), env->refs[i],
+				    "fence %u after allocation %d failed", i, n);
+}
+
+static void fault_env_fini(struct fault_env *env)
+{
+	unsigned int i;
+
+	dma_resv_fini(&env->obj);
+	dma_resv_fini(&env->dst);
+	for (i = 0; i < ARRAY_SIZE(env->f); i++) {
+		dma_fence_signal(env->f[i]);
+		dma_fence_put(env->f[i]);
+	}
+}
+
+/* An operation under test: 0 or -ENOMEM; what it returned is dropped. */
+struct fault_op {
+	const char *name;
+	int (*run)(struct kunit *test, struct fault_env *env);
+};
+
+static int op_reserve_grow(struct kunit *test, struct fault_env *env)
+{
+	int ret;
+
+	resv_lock(test, &env->obj);
+	/* More than any list of three fences has room for. */
+	ret = dma_resv_reserve_fences(&env->obj, 64);
+	dma_resv_unlock(&env->obj);
+	return ret;
+}
+
+static int op_reserve_first(struct kunit *test, struct fault_env *env)
+{
+	struct dma_resv empty;
+	int ret;
+
+	dma_resv_init(&empty);
+	resv_lock(test, &empty);
+	ret = dma_resv_reserve_fences(&empty, 1);
+	if (ret)
+		KUNIT_EXPECT_NULL(test, rcu_access_pointer(empty.fences));
+	dma_resv_unlock(&empty);
+	dma_resv_fini(&empty);
+	return ret;
+}
+
+static int op_copy_fences(struct kunit *test, struct fault_env *env)
+{
+	int ret;
+
+	resv_lock(test, &env->dst);
+	ret = dma_resv_copy_fences(&env->dst, &env->obj);
+	dma_resv_unlock(&env->dst);
+	return ret;
+}
+
+static int op_get_fences(struct kunit *test, struct fault_env *env)
+{
+	struct dma_fence **fences = (void *)1;
+	unsigned int n = 7, i;
+	int ret;
+
+	ret = dma_resv_get_fences(&env->obj, DMA_RESV_USAGE_BOOKKEEP, &n,
+				  &fences);
+	if (ret) {
+		KUNIT_EXPECT_EQ(test, n, 0);
+		KUNIT_EXPECT_NULL(test, fences);
+		return ret;
+	}
+	KUNIT_EXPECT_EQ(test, n, 2);	/* the signaled one is left out */
+	for (i = 0; i < n; i++)
+		dma_fence_put(fences[i]);
+	kfree(fences);
+	return 0;
+}
+
+static int op_get_singleton(struct kunit *test, struct fault_env *env)
+{
+	struct dma_fence *single = (void *)1;
+	int ret;
+
+	ret = dma_resv_get_singleton(&env->obj, DMA_RESV_USAGE_BOOKKEEP,
+				     &single);
+	if (ret) {
+		KUNIT_EXPECT_NULL(test, single);
+		return ret;
+	}
+	KUNIT_EXPECT_NOT_NULL(test, to_dma_fence_array(single));
+	dma_fence_put(single);
+	return 0;
+}
+
+static const struct fault_op fault_ops[] = {
+	{ "reserve_grow", op_reserve_grow },
+	{ "reserve_first", op_reserve_first },
+	{ "copy_fences", op_copy_fences },
+	{ "get_fences", op_get_fences },
+	{ "get_singleton", op_get_singleton },
+};
+
+static void fault_op_desc(const struct fault_op *op, char *desc)
+{
+	strscpy(desc, op->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(fault_op, fault_ops, fault_op_desc);
+
+/* Give up on an operation that keeps allocating. */
+#define RESV_MAX_ALLOCS 16
+
+/*
+ * Fail the first allocation of the operation, then the second, and so on
+ * until it runs through without a failure: each failure is -ENOMEM and
+ * leaves both objects and every reference as they were.
+ */
+static void test_fail_nth(struct kunit *test)
+{
+	const struct fault_op *op = test->param_value;
+	struct fault_env env;
+	int n, ret;
+
+	for (n = 1; n <= RESV_MAX_ALLOCS; n++) {
+		fault_env_init(test, &env);
+		memset(&resv_fault, 0, sizeof(resv_fault));
+		resv_fault.fail_at = n;
+		kunit_activate_static_stub(test, dma_resv_kmalloc, nth_kmalloc);
+		ret = op->run(test, &env);
+		kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+
+		if (!resv_fault.failed) {
+			KUNIT_EXPECT_EQ(test, ret, 0);
+			fault_env_fini(&env);
+			break;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "allocation %d failed",
+				    n);
+		fault_env_unchanged(test, &env, n);
+		fault_env_fini(&env);
+	}
+	KUNIT_EXPECT_LE(test, n, RESV_MAX_ALLOCS);
+	/* Each of these operations allocates at least once. */
+	KUNIT_EXPECT_GE(test, n, 2);
+	kunit_info(test, "%s: %d allocation(s) failed in turn\n", op->name,
+		   n - 1);
+}
+
+static struct kunit_case resv_fault_cases[] = {
+	KUNIT_CASE_PARAM(test_fail_nth, fault_op_gen_params),
+	{}
+};
+
+static struct kunit_suite resv_fault_suite = {
+	.name = "dma-resv-fault",
+	.init = resv_test_init,
+	.exit = resv_test_exit,
+	.test_cases = resv_fault_cases,
+};
+
 /* ---- unlocked readers against a writer -------------------------------- */
 
 #define RACE_ROUNDS	400
@@ -1735,7 +1963,7 @@ static struct kunit_suite resv_race_suite = {
 };
 
 kunit_test_suites(&resv_lock_suite, &resv_fence_suite, &resv_query_suite,
-		  &resv_race_suite);
+		  &resv_fault_suite, &resv_race_suite);
 
 MODULE_DESCRIPTION("KUnit tests for dma-resv");
 MODULE_LICENSE("GPL");

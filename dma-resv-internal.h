@@ -5,8 +5,8 @@
  * make any of those allocations fail (KUNIT_STATIC_STUB_REDIRECT).  A
  * replacement that does not fail must allocate itself, with kmalloc().
  */
-#ifndef _DMA_RESV_KUNIT_H
-#define _DMA_RESV_KUNIT_H
+#ifndef _DMA_RESV_INTERNAL_H
+#define _DMA_RESV_INTERNAL_H
 
 #include <linux/types.h>
 
@@ -14,4 +14,4 @@
 void *dma_resv_kmalloc(size_t size, gfp_t gfp);
 #endif
 
-#endif /* _DMA_RESV_KUNIT_H */
+#endif /* _DMA_RESV_INTERNAL_H */
