@@ -30,6 +30,7 @@
 #include <uapi/linux/dma-buf.h>
 
 #include "../dma-buf-internal.h"
+#include "../dma-resv-internal.h"
 
 #define TEST_PAGES	4
 #define TEST_SIZE	(TEST_PAGES * PAGE_SIZE)
@@ -1391,6 +1392,69 @@ static void fops_test_exit(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, debug_locks, "lockdep turned itself off");
 }
 
+static void *failing_kmalloc(size_t size, gfp_t gfp)
+{
+	return NULL;
+}
+
+/*
+ * The sync-file ioctls when the reservation object cannot allocate:
+ * EXPORT needs an array for the pending fences it merges, IMPORT a fence
+ * list for a buffer that has none.  Either fails with -ENOMEM, installs no
+ * fd, adds no fence and drops every reference it took.
+ */
+static void test_sync_file_nomem(struct kunit *test)
+{
+	struct fake_buf *fb;
+	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct dma_buf_export_sync_file __user *arg = user_mem(test, PAGE_SIZE);
+	struct dma_fence *r = new_fence(test), *w = new_fence(test);
+	struct dma_fence *in = new_fence(test);
+	unsigned int refs_r, refs_in;
+	bool found;
+	int fd, sync_fd;
+
+	sync_fd = sync_file_fd(test, in);
+	refs_in = kref_read(&in->refcount);
+
+	/* A buffer without a fence list: IMPORT must make one, and cannot. */
+	kunit_activate_static_stub(test, dma_resv_kmalloc, failing_kmalloc);
+	KUNIT_EXPECT_EQ(test, import_fd(test, dmabuf, DMA_BUF_SYNC_WRITE,
+					sync_fd), -ENOMEM);
+	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	KUNIT_EXPECT_EQ(test, count_fences(dmabuf, DMA_RESV_USAGE_WRITE, in,
+					   &found), 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&in->refcount), refs_in);
+	close_fd(sync_fd);
+
+	/* Two pending fences: EXPORT must merge them, and cannot. */
+	add_fence(test, dmabuf, r, DMA_RESV_USAGE_READ);
+	add_fence(test, dmabuf, w, DMA_RESV_USAGE_WRITE);
+	refs_r = kref_read(&r->refcount);
+	fd = lowest_free_fd(test);
+	KUNIT_ASSERT_EQ(test, put_user(DMA_BUF_SYNC_WRITE, &arg->flags), 0);
+	KUNIT_ASSERT_EQ(test, put_user(-1, &arg->fd), 0);
+	kunit_activate_static_stub(test, dma_resv_kmalloc, failing_kmalloc);
+	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+				       arg), -ENOMEM);
+	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	KUNIT_EXPECT_EQ(test, lowest_free_fd(test), fd);
+	KUNIT_EXPECT_EQ(test, kref_read(&r->refcount), refs_r);
+
+	/* With memory, both work. */
+	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+				       arg), 0);
+	KUNIT_ASSERT_EQ(test, get_user(sync_fd, &arg->fd), 0);
+	KUNIT_EXPECT_EQ(test, sync_fd, fd);
+	close_fd(sync_fd);
+
+	flush_delayed_fput();
+	signal_and_put(r);
+	signal_and_put(w);
+	signal_and_put(in);
+	put_buf(test, dmabuf, fb);
+}
+
 static struct kunit_case dma_buf_file_cases[] = {
 	KUNIT_CASE(test_llseek),
 	KUNIT_CASE(test_ioctl_unknown),
@@ -1413,6 +1477,7 @@ static struct kunit_case dma_buf_file_cases[] = {
 	KUNIT_CASE(test_import_sync_file),
 	KUNIT_CASE(test_import_sync_file_container),
 	KUNIT_CASE(test_import_sync_file_errors),
+	KUNIT_CASE(test_sync_file_nomem),
 	KUNIT_CASE(test_bufinfo),
 	{}
 };
