@@ -475,6 +475,30 @@ static void dbt_vmap_unlocked_warns(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+/* An exporter that reports a mapping but gives no address is refused. */
+static void dbt_vmap_no_address(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct iosys_map map;
+
+	exp->vmap_no_addr = true;
+	iosys_map_set_vaddr(&map, exp->vbuf);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), -EINVAL);
+	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&map));
+	KUNIT_EXPECT_EQ(test, dmabuf->vmapping_counter, 0);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+
+	/* The next user asks the exporter again, and may succeed. */
+	exp->vmap_no_addr = false;
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
+	KUNIT_EXPECT_EQ(test, exp->vmapped, 2);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
 static void dbt_vmap_null(struct kunit *test)
 {
 	struct iosys_map map;
@@ -493,6 +517,7 @@ static struct kunit_case dbt_vmap_cases[] = {
 	KUNIT_CASE(dbt_vmap_no_callback),
 	KUNIT_CASE(dbt_vmap_no_vunmap_callback),
 	KUNIT_CASE(dbt_vmap_fails),
+	KUNIT_CASE(dbt_vmap_no_address),
 	KUNIT_CASE(dbt_vmap_unlocked_warns),
 	KUNIT_CASE(dbt_vmap_null),
 	KUNIT_CASE(dbt_lockdep_on),

@@ -112,6 +112,8 @@ static void dbt_fault_export(struct kunit *test, struct dma_resv *resv)
 	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
 	/* The buffer itself comes from dma_buf_kzalloc(). */
 	KUNIT_EXPECT_GE(test, n, 2);
+	kunit_info(test, "%d allocation(s) failed in turn, %s resv\n", n - 1,
+		   resv ? "exporter's" : "own");
 }
 
 static void dbt_fault_export_kzalloc(struct kunit *test)
@@ -160,6 +162,7 @@ static void dbt_fault_export_file(struct kunit *test)
 
 		KUNIT_EXPECT_EQ(test, dbt_fault.file_calls, 1);
 		KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dmabuf), errs[i]);
+		kunit_info(test, "file allocation failed with %d\n", errs[i]);
 		if (!IS_ERR(dmabuf)) {
 			exp->dmabuf = dmabuf;
 			dbt_put_final(exp);
@@ -224,6 +227,9 @@ static void dbt_fault_attach(struct kunit *test)
 		}
 		KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
 		KUNIT_EXPECT_GE(test, n, 2);
+		kunit_info(test, "%s importer, %s exporter: %d allocation(s) failed in turn\n",
+			   dyn_imp ? "dynamic" : "static",
+			   kind & 1 ? "dynamic" : "static", n - 1);
 		dbt_expect_balanced(exp);
 		KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 		dbt_put_final(exp);
@@ -297,6 +303,8 @@ static void dbt_fault_other_calls(struct kunit *test)
 			break;
 	}
 	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
+	kunit_info(test, "map, vmap, CPU access, pin, move_notify, fd: %d allocation(s) failed in turn\n",
+		   n - 1);
 	dma_buf_detach(dmabuf, attach);
 	dbt_expect_balanced(exp);
 	dbt_put_final(exp);

@@ -576,6 +576,32 @@ static void dbt_map_errors(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+/*
+ * A table without entries is the exporter's business: the importer gets
+ * it as it is, and the exporter gets it back.
+ */
+static void dbt_map_empty_table(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct dbt_importer *imp = dbt_importer_new(test, "dbt-imp");
+	struct dma_buf_attachment *attach = dbt_attach(test, dmabuf, imp, false);
+	struct sg_table *sgt;
+
+	exp->map_empty = true;
+	sgt = dma_buf_map_attachment_unlocked(attach, DMA_TO_DEVICE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(sgt));
+	KUNIT_EXPECT_EQ(test, sgt->nents, 0);
+	KUNIT_EXPECT_EQ(test, sgt->orig_nents, 0);
+	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, exp->unmapped, 1);
+	KUNIT_EXPECT_EQ(test, exp->bad_calls, 0);
+
+	dma_buf_detach(dmabuf, attach);
+	dbt_expect_balanced(exp);
+	dbt_put_final(exp);
+}
+
 /* dma_buf_map_attachment() without the reservation lock is reported. */
 static void dbt_map_unlocked_warns(struct kunit *test)
 {
@@ -935,6 +961,7 @@ static struct kunit_case dbt_map_cases[] = {
 	KUNIT_CASE(dbt_map_static),
 	KUNIT_CASE(dbt_map_dynamic_locked),
 	KUNIT_CASE(dbt_map_errors),
+	KUNIT_CASE(dbt_map_empty_table),
 	KUNIT_CASE(dbt_map_null_args),
 	KUNIT_CASE(dbt_map_unlocked_warns),
 	KUNIT_CASE(dbt_map_cache_sgt),

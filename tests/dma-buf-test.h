@@ -63,6 +63,10 @@ struct dbt_exporter {
 	int attach_ret, pin_ret, map_ret, begin_ret, end_ret, mmap_ret;
 	int vmap_ret;
 	bool map_null;
+	/* map hands out a table without entries */
+	bool map_empty;
+	/* vmap reports success but sets no address */
+	bool vmap_no_addr;
 	/* attach refuses peer-to-peer, as an exporter may */
 	bool clear_p2p;
 	/* mmap really maps the pages (the vma must be a real one) */
@@ -198,6 +202,10 @@ dbt_op_map(struct dma_buf_attachment *attach, enum dma_data_direction dir)
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
+	if (exp->map_empty) {
+		exp->live[slot] = sgt;
+		return sgt;
+	}
 	if (sg_alloc_table(sgt, DBT_PAGES, GFP_KERNEL)) {
 		kfree(sgt);
 		return ERR_PTR(-ENOMEM);
@@ -304,6 +312,8 @@ static inline int dbt_op_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	dbt_lock_state(exp, dmabuf, true);
 	if (exp->vmap_ret)
 		return exp->vmap_ret;
+	if (exp->vmap_no_addr)
+		return 0;
 	iosys_map_set_vaddr(map, exp->vbuf);
 	exp->vmaps++;
 	return 0;
