@@ -298,7 +298,13 @@ int dma_resv_reserve_fences(struct dma_resv *obj, unsigned int num_fences)
 	struct dma_resv_list *fl;
 
 	dma_resv_assert_held(obj);
-	might_alloc(GFP_KERNEL);
+	/*
+	 * Most calls find room and never allocate, so in production the
+	 * check would only add a voluntary resched point to every submission;
+	 * debug kernels still catch callers that could not allocate.
+	 */
+	if (IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP) || IS_ENABLED(CONFIG_LOCKDEP))
+		might_alloc(GFP_KERNEL);
 
 	/* Reserving nothing means the caller got its own count wrong. */
 	if (WARN_ON(num_fences == 0))
