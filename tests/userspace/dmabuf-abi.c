@@ -1475,6 +1475,221 @@ static int t_memfd_coherent(const struct exporter *ex)
 	return PASS;
 }
 
+/*
+ * Fail the 1st, 2nd, ... allocation of one call with the kernel's own
+ * fault injection (CONFIG_FAILSLAB, /proc/thread-self/fail-nth, as
+ * syzkaller does), until the call gets through.  This reaches every slab
+ * allocation the call makes, in the core and in what it calls (sync_file,
+ * fence arrays, files and fds, the exporter).  Each failure must be a
+ * clean errno that leaves no fd and no buffer behind.
+ */
+#define FAIL_NTH_PATH	"/proc/thread-self/fail-nth"
+#define FAILSLAB_DIR	"/sys/kernel/debug/failslab"
+#define NTH_MAX		64
+
+struct nth_ctx {
+	const struct exporter *ex;
+	int buf;		/* a buffer with two pending fences */
+	int merged;		/* a sync_file with two more */
+	int fresh;		/* a buffer without fences, made by prep */
+	void *map;
+};
+
+/* prep and done run outside the injection window, around every attempt. */
+struct nth_op {
+	const char *name;
+	long (*run)(struct nth_ctx *c);	/* a handle for undo, or -errno */
+	void (*undo)(struct nth_ctx *c, long handle);
+	int (*prep)(struct nth_ctx *c);
+	void (*done)(struct nth_ctx *c);
+};
+
+static long nth_alloc(struct nth_ctx *c)
+{
+	int fd = c->ex->alloc(SIZE);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static long nth_export(struct nth_ctx *c)
+{
+	int sf = export_fence(c->buf, DMA_BUF_SYNC_WRITE);
+
+	return sf < 0 ? -errno : sf;
+}
+
+static void nth_close(struct nth_ctx *c, long fd)
+{
+	close(fd);
+}
+
+static long nth_import(struct nth_ctx *c)
+{
+	return import_fence(c->buf, c->merged, DMA_BUF_SYNC_READ) ? -errno : 0;
+}
+
+static int nth_fresh_buffer(struct nth_ctx *c)
+{
+	c->fresh = c->ex->alloc(SIZE);
+	return c->fresh < 0 ? -1 : 0;
+}
+
+static void nth_close_fresh(struct nth_ctx *c)
+{
+	close(c->fresh);
+}
+
+/* Into a buffer without a fence list: the reservation must allocate. */
+static long nth_import_fresh(struct nth_ctx *c)
+{
+	return import_fence(c->fresh, c->merged, DMA_BUF_SYNC_WRITE) ? -errno : 0;
+}
+
+static long nth_set_name(struct nth_ctx *c)
+{
+	return ioctl(c->buf, DMA_BUF_SET_NAME_B, "fail-nth") ? -errno : 0;
+}
+
+static long nth_mmap(struct nth_ctx *c)
+{
+	c->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->buf, 0);
+	return c->map == MAP_FAILED ? -errno : 0;
+}
+
+static void nth_munmap(struct nth_ctx *c, long unused)
+{
+	munmap(c->map, SIZE);
+}
+
+static const struct nth_op nth_ops[] = {
+	{ "alloc", nth_alloc, nth_close },
+	{ "export-sync-file", nth_export, nth_close },
+	{ "import-sync-file", nth_import },
+	{ "import-sync-file-first-fences", nth_import_fresh, .prep = nth_fresh_buffer,
+	  .done = nth_close_fresh },
+	{ "set-name", nth_set_name },
+	{ "mmap", nth_mmap, nth_munmap },
+};
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Arm fail-nth through an fd opened before, so that nothing else counts. */
+static void nth_arm(int nth, int n)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", n);
+	if (pwrite(nth, v, strlen(v), 0) < 0)
+		diag("fail-nth: %s", strerror(errno));
+}
+
+/* Disarm; true when the fault was injected (the count ran down to 0). */
+static bool nth_disarm(int nth)
+{
+	char v[16] = "";
+	bool hit;
+
+	hit = pread(nth, v, sizeof(v) - 1, 0) > 0 && atoi(v) == 0;
+	if (pwrite(nth, "0", 1, 0) < 0)
+		diag("fail-nth: %s", strerror(errno));
+	return hit;
+}
+
+static int t_fail_nth(const struct exporter *ex)
+{
+	struct nth_ctx c = { .ex = ex };
+	struct sync_merge_data m = { .name = "nth" };
+	int nth, tl, tl2, a, b, bm;
+
+	REQUIRE(!write_str(FAILSLAB_DIR "/ignore-gfp-wait", "N") &&
+		!write_str(FAILSLAB_DIR "/verbose", "0"),
+		"no %s: the kernel needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS",
+		FAILSLAB_DIR);
+	nth = open(FAIL_NTH_PATH, O_RDWR | O_CLOEXEC);
+	REQUIRE(nth >= 0, "%s: %s", FAIL_NTH_PATH, strerror(errno));
+
+	c.buf = ex->alloc(SIZE);
+	tl = sw_timeline();
+	tl2 = sw_timeline();
+	REQUIRE(c.buf >= 0 && tl >= 0 && tl2 >= 0, "buffer or timelines");
+	a = sw_fence(tl, 1);
+	b = sw_fence(tl, 2);
+	bm = sw_fence(tl2, 1);
+	REQUIRE(a >= 0 && b >= 0 && bm >= 0, "fences");
+	EXPECT_OK(import_fence(c.buf, a, DMA_BUF_SYNC_WRITE));
+	EXPECT_OK(import_fence(c.buf, b, DMA_BUF_SYNC_READ));
+	m.fd2 = bm;
+	REQUIRE(!ioctl(a, SYNC_IOC_MERGE, &m), "SYNC_IOC_MERGE: %s", ename(errno));
+	c.merged = m.fence;
+
+	for (unsigned int i = 0; i < sizeof(nth_ops) / sizeof(nth_ops[0]); i++) {
+		const struct nth_op *op = &nth_ops[i];
+		int n, failed = 0;
+
+		for (n = 1; n <= NTH_MAX; n++) {
+			int fds, bufs, err;
+			bool hit;
+			long r;
+
+			if (op->prep && op->prep(&c)) {
+				EXPECT(0, "%s: setting up: %s", op->name, strerror(errno));
+				break;
+			}
+			fds = count_fds();
+			bufs = bufinfo_objects();
+			nth_arm(nth, n);
+			r = op->run(&c);
+			hit = nth_disarm(nth);
+			err = r < 0 ? (int)-r : 0;
+			if (r >= 0 && op->undo)
+				op->undo(&c, r);
+			if (!hit) {
+				EXPECT(r >= 0, "%s without a fault: %s", op->name, ename(err));
+				if (op->done)
+					op->done(&c);
+				break;
+			}
+			failed++;
+			/* ENOSPC: shmem's answer when memfd_create cannot get an inode. */
+			EXPECT(r >= 0 || err == ENOMEM || err == ENFILE || err == EMFILE ||
+			       err == ENOSPC,
+			       "%s, allocation %d failed: errno %s", op->name, n, ename(err));
+			EXPECT(count_fds() == fds, "%s, allocation %d failed: %d fds, %d before",
+			       op->name, n, count_fds(), fds);
+			for (int w = 0; w < 100 && bufinfo_objects() != bufs; w++)
+				usleep(10000);
+			EXPECT(bufinfo_objects() == bufs,
+			       "%s, allocation %d failed: %d buffers, %d before",
+			       op->name, n, bufinfo_objects(), bufs);
+			if (op->done)
+				op->done(&c);
+		}
+		EXPECT(n <= NTH_MAX, "%s still failing after %d allocations", op->name, NTH_MAX);
+		diag("%s/%s: %d allocation(s) failed in turn", ex->name, op->name, failed);
+	}
+
+	sw_inc(tl, 2);
+	sw_inc(tl2, 1);
+	close(c.merged);
+	close(a);
+	close(b);
+	close(bm);
+	close(tl);
+	close(tl2);
+	close(c.buf);
+	close(nth);
+	return PASS;
+}
+
 /* Exporter-independent: our UAPI header declares 6.12's ABI. */
 static int t_uapi_layout(const struct exporter *ex)
 {
@@ -1541,6 +1756,7 @@ static const struct tcase cases[] = {
 	{ "many-buffers", t_many_buffers },
 	{ "bufinfo-while-buffers-come-and-go", t_bufinfo_churn },
 	{ "memfd-coherent", t_memfd_coherent, .only = "udmabuf" },
+	{ "fail-nth", t_fail_nth },
 };
 
 /* Run one case in a child; the child also checks for leaks around it. */
