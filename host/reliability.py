@@ -31,12 +31,17 @@ def cases(path):
         return []
     found = []
 
-    def walk(t, suite):
+    # Below the root, groups are suites; groups inside a suite are
+    # parameterised cases, whose parameters become "case/param".
+    def walk(t, suite, prefix):
         for c in t.get("test_cases", []) or []:
-            found.append((suite, c["name"], c.get("status", "?")))
-        for s in t.get("sub_groups", []) or []:
-            walk(s, s["name"])
-    walk(data, data.get("name"))
+            found.append((suite, prefix + c["name"], c.get("status", "?")))
+        for g in t.get("sub_groups", []) or []:
+            if suite is None:
+                walk(g, g["name"], "")
+            else:
+                walk(g, suite, prefix + g["name"] + "/")
+    walk(data, None if data.get("sub_groups") else data.get("name"), "")
     return found
 
 
@@ -51,7 +56,12 @@ def infos(path):
     for m in re.finditer(r"#\s*(\w+):\s*(\S[^\n]*)", text):
         if re.match(r"(EXPECTATION|ASSERTION) FAILED", m.group(2)):
             continue
-        got.setdefault(m.group(1), []).append(m.group(2).strip())
+        line = m.group(2).strip()
+        got.setdefault(m.group(1), []).append(line)
+        # A parameterised case that names its parameter first.
+        p = re.match(r"([\w-]+): (.*)", line)
+        if p:
+            got.setdefault(m.group(1) + "/" + p.group(1), []).append(p.group(2))
     return {k: "; ".join(v) for k, v in got.items()}
 
 
