@@ -378,15 +378,21 @@ static __printf(2, 3) void race_error(struct race *r, const char *fmt, ...)
 	spin_unlock(&r->error_lock);
 }
 
+/* Stop every thread of @r, also those waiting for the next round. */
+static void race_abort(struct race *r)
+{
+	atomic_set(&r->stop, 1);
+	wake_up_var(&r->gen);
+	wake_up_var(&r->ready);
+}
+
 static bool race_stopped(struct race *r)
 {
 	if (atomic_read(&r->stop))
 		return true;
 	if (time_after(jiffies, r->deadline)) {
 		race_error(r, "timed out");
-		atomic_set(&r->stop, 1);
-		wake_up_var(&r->gen);
-		wake_up_var(&r->ready);
+		race_abort(r);
 		return true;
 	}
 	return false;
@@ -504,9 +510,7 @@ static bool race_finish(struct race *r)
 						max(left, 1L)))
 			continue;
 		race_error(r, "thread %d did not finish", i);
-		atomic_set(&r->stop, 1);
-		wake_up_var(&r->gen);
-		wake_up_var(&r->ready);
+		race_abort(r);
 		if (!wait_for_completion_timeout(&r->threads[i].done, 30 * HZ))
 			ok = false;
 	}
@@ -644,8 +648,7 @@ static void test_close_vs_poll(struct kunit *test)
 		if (IS_ERR(cp.buf) || !cp.fence ||
 		    add_fence(cp.buf, cp.fence, DMA_RESV_USAGE_WRITE)) {
 			race_error(r, "setting up round %d failed", g);
-			atomic_set(&r->stop, 1);
-			wake_up_var(&r->gen);
+			race_abort(r);
 			break;
 		}
 		/* The signaler's reference; the resv holds its own. */
@@ -1544,8 +1547,7 @@ static void test_final_put_vs_poll_callback(struct kunit *test)
 		    add_fence(pc.buf, pc.fence,
 			      g & 1 ? DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ)) {
 			race_error(r, "setting up round %d failed", g);
-			atomic_set(&r->stop, 1);
-			wake_up_var(&r->gen);
+			race_abort(r);
 			break;
 		}
 		/* Arm the callbacks; the poller is gone before the race. */
@@ -1553,15 +1555,13 @@ static void test_final_put_vs_poll_callback(struct kunit *test)
 		race_unpoll(&p);
 		if (got & EPOLLOUT) {
 			race_error(r, "poll ignored a pending fence");
-			atomic_set(&r->stop, 1);
-			wake_up_var(&r->gen);
+			race_abort(r);
 			break;
 		}
 		atomic_inc(&pc.pending);
 		if (file_count(pc.buf->file) < 2) {
 			race_error(r, "an armed callback holds no file reference");
-			atomic_set(&r->stop, 1);
-			wake_up_var(&r->gen);
+			race_abort(r);
 			break;
 		}
 		if (!race_run_round(r, g))
