@@ -133,19 +133,22 @@ static inline struct dma_resv_list *resv_list(struct dma_resv *obj)
 	return rcu_dereference_protected(obj->fences, dma_resv_held(obj));
 }
 
-/*
- * Every allocation of this file goes through here, so that KUnit can make
- * any of them fail.
- */
-VISIBLE_IF_KUNIT void *dma_resv_kmalloc(size_t size, gfp_t gfp)
+/* The out-of-line half of dma_resv_kmalloc(), which KUnit can redirect. */
+void *dma_resv_kunit_kmalloc(size_t size, gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(dma_resv_kmalloc, size, gfp);
+	KUNIT_STATIC_STUB_REDIRECT(dma_resv_kunit_kmalloc, size, gfp);
 	return kmalloc(size, gfp);
 }
-EXPORT_SYMBOL_IF_KUNIT(dma_resv_kmalloc);
+EXPORT_SYMBOL_IF_KUNIT(dma_resv_kunit_kmalloc);
 
 #define RESV_LIST_MAX	((KMALLOC_MAX_SIZE - sizeof(struct dma_resv_list)) / \
 			 sizeof(unsigned long))
+/*
+ * Most objects never hold more than a few fences: their first list is one
+ * small bucket whose size is known at build time, so that kmalloc() picks
+ * the cache without a lookup.
+ */
+#define RESV_SMALL_LIST	64
 
 /* A list for at least @want entries, using all of its kmalloc bucket. */
 static struct dma_resv_list *list_alloc(size_t want, gfp_t gfp)
@@ -155,8 +158,13 @@ static struct dma_resv_list *list_alloc(size_t want, gfp_t gfp)
 
 	if (want > RESV_LIST_MAX)
 		return NULL;
-	size = kmalloc_size_roundup(struct_size(fl, ent, want));
-	fl = dma_resv_kmalloc(size, gfp);
+	if (struct_size(fl, ent, want) <= RESV_SMALL_LIST) {
+		size = RESV_SMALL_LIST;
+		fl = dma_resv_kmalloc(RESV_SMALL_LIST, gfp);
+	} else {
+		size = kmalloc_size_roundup(struct_size(fl, ent, want));
+		fl = dma_resv_kmalloc(size, gfp);
+	}
 	if (!fl)
 		return NULL;
 	fl->len = 0;

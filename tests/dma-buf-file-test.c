@@ -1418,10 +1418,10 @@ static void test_sync_file_nomem(struct kunit *test)
 	refs_in = kref_read(&in->refcount);
 
 	/* A buffer without a fence list: IMPORT must make one, and cannot. */
-	kunit_activate_static_stub(test, dma_resv_kmalloc, failing_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, failing_kmalloc);
 	KUNIT_EXPECT_EQ(test, import_fd(test, dmabuf, DMA_BUF_SYNC_WRITE,
 					sync_fd), -ENOMEM);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 	KUNIT_EXPECT_EQ(test, count_fences(dmabuf, DMA_RESV_USAGE_WRITE, in,
 					   &found), 0);
 	KUNIT_EXPECT_EQ(test, kref_read(&in->refcount), refs_in);
@@ -1434,10 +1434,10 @@ static void test_sync_file_nomem(struct kunit *test)
 	fd = lowest_free_fd(test);
 	KUNIT_ASSERT_EQ(test, put_user(DMA_BUF_SYNC_WRITE, &arg->flags), 0);
 	KUNIT_ASSERT_EQ(test, put_user(-1, &arg->fd), 0);
-	kunit_activate_static_stub(test, dma_resv_kmalloc, failing_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, failing_kmalloc);
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
 				       arg), -ENOMEM);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 	KUNIT_EXPECT_EQ(test, lowest_free_fd(test), fd);
 	KUNIT_EXPECT_EQ(test, kref_read(&r->refcount), refs_r);
 

@@ -821,14 +821,14 @@ static void test_reserve_nomem(struct kunit *test)
 	add_one(test, &obj, f, DMA_RESV_USAGE_KERNEL);
 	list = rcu_access_pointer(obj.fences);
 
-	kunit_activate_static_stub(test, dma_resv_kmalloc, fail_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, fail_kmalloc);
 	resv_lock(test, &obj);
 	/* Big enough to need a new list whatever the bucket size. */
 	for (i = 0; i < 8 && !ret; i++)
 		ret = dma_resv_reserve_fences(&obj, 64 << i);
 	KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
 	dma_resv_unlock(&obj);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 
 	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(obj.fences), list);
 	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
@@ -1081,11 +1081,11 @@ static void test_add_unreserved_nomem(struct kunit *test)
 
 	dma_resv_init(&obj);
 	dma_fence_signal(a);
-	kunit_activate_static_stub(test, dma_resv_kmalloc, fail_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, fail_kmalloc);
 	resv_lock(test, &obj);
 	dma_resv_add_fence(&obj, a, DMA_RESV_USAGE_WRITE);
 	dma_resv_unlock(&obj);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 	KUNIT_EXPECT_EQ(test, refs(a), 1);
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(obj.fences));
 	dma_resv_fini(&obj);
@@ -1199,11 +1199,11 @@ static void test_copy_nomem(struct kunit *test)
 	add_one(test, &src, a, DMA_RESV_USAGE_READ);
 	add_one(test, &dst, b, DMA_RESV_USAGE_WRITE);
 
-	kunit_activate_static_stub(test, dma_resv_kmalloc, fail_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, fail_kmalloc);
 	resv_lock(test, &dst);
 	KUNIT_EXPECT_EQ(test, dma_resv_copy_fences(&dst, &src), -ENOMEM);
 	dma_resv_unlock(&dst);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 
 	KUNIT_ASSERT_EQ(test, walk_locked(test, &dst, DMA_RESV_USAGE_BOOKKEEP,
 					  seen, 2), 1);
@@ -1256,7 +1256,7 @@ static void test_get_fences_nomem(struct kunit *test)
 
 	dma_resv_init(&obj);
 	add_one(test, &obj, a, DMA_RESV_USAGE_READ);
-	kunit_activate_static_stub(test, dma_resv_kmalloc, fail_kmalloc);
+	kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, fail_kmalloc);
 	KUNIT_EXPECT_EQ(test, dma_resv_get_fences(&obj, DMA_RESV_USAGE_READ,
 						  &n, &fences), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, n, 0);
@@ -1264,7 +1264,7 @@ static void test_get_fences_nomem(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma_resv_get_singleton(&obj, DMA_RESV_USAGE_READ,
 						     &single), -ENOMEM);
 	KUNIT_EXPECT_NULL(test, single);
-	kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+	kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 	KUNIT_EXPECT_EQ(test, refs(a), 2);
 	dma_resv_fini(&obj);
 	dma_fence_put(a);
@@ -1745,9 +1745,9 @@ static void test_fail_nth(struct kunit *test)
 		fault_env_init(test, &env);
 		memset(&resv_fault, 0, sizeof(resv_fault));
 		resv_fault.fail_at = n;
-		kunit_activate_static_stub(test, dma_resv_kmalloc, nth_kmalloc);
+		kunit_activate_static_stub(test, dma_resv_kunit_kmalloc, nth_kmalloc);
 		ret = op->run(test, &env);
-		kunit_deactivate_static_stub(test, dma_resv_kmalloc);
+		kunit_deactivate_static_stub(test, dma_resv_kunit_kmalloc);
 
 		if (!resv_fault.failed) {
 			KUNIT_EXPECT_EQ(test, ret, 0);
