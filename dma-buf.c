@@ -960,6 +960,8 @@ int dma_buf_mmap(struct dma_buf *buf, struct vm_area_struct *vma,
 
 	if (WARN_ON(!buf || !vma))
 		return -EINVAL;
+	/* Called from an ->mmap handler, which runs under the mmap lock. */
+	mmap_assert_locked(vma->vm_mm);
 	if (!buf->ops->mmap)
 		return -EINVAL;
 	if (check_add_overflow(pgoff, vma_pages(vma), &end))

@@ -134,24 +134,44 @@ static const struct file_operations dbt_other_fops = {
 };
 
 /*
- * A vma as an importer's mmap handler gets it: @pages long and backed by
- * the importer's own file, which dma_buf_mmap() replaces by the buffer's.
- * No page is ever mapped into it, so no mm is needed.
+ * A vma as an importer's mmap handler gets it: @pages long, in the test
+ * thread's mm (which KUnit makes with the first mapping) and backed by the
+ * importer's own file, which dma_buf_mmap() replaces by the buffer's.  It
+ * is never linked into the mm, and no page is ever mapped into it.
  */
 static struct vm_area_struct *dbt_vma(struct kunit *test, unsigned long pages)
 {
 	struct vm_area_struct *vma = kunit_kzalloc(test, sizeof(*vma),
 						   GFP_KERNEL);
 	struct file *file;
+	unsigned long addr;
 
 	KUNIT_ASSERT_NOT_NULL(test, vma);
+	if (!current->mm) {
+		addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ,
+				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+		KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	}
 	file = anon_inode_getfile("dbt-importer", &dbt_other_fops, NULL,
 				  O_RDWR);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	vma->vm_mm = current->mm;
 	vma->vm_start = 16 * PAGE_SIZE;
 	vma->vm_end = vma->vm_start + pages * PAGE_SIZE;
 	vma->vm_file = file;
 	return vma;
+}
+
+/* dma_buf_mmap() as an importer's ->mmap calls it: mmap lock held. */
+static int dbt_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma,
+		    unsigned long pgoff)
+{
+	int ret;
+
+	mmap_write_lock(vma->vm_mm);
+	ret = dma_buf_mmap(dmabuf, vma, pgoff);
+	mmap_write_unlock(vma->vm_mm);
+	return ret;
 }
 
 /* Drop the vma's file reference, whichever file it is by now. */
@@ -170,7 +190,7 @@ static void dbt_mmap_ok(struct kunit *test)
 	struct file *old = vma->vm_file;
 
 	get_file(old);
-	KUNIT_EXPECT_EQ(test, dma_buf_mmap(dmabuf, vma, DBT_PAGES - 2), 0);
+	KUNIT_EXPECT_EQ(test, dbt_mmap(dmabuf, vma, DBT_PAGES - 2), 0);
 	KUNIT_EXPECT_EQ(test, exp->mmapped, 1);
 	KUNIT_EXPECT_PTR_EQ(test, exp->mmap_vma, vma);
 	KUNIT_EXPECT_EQ(test, exp->mmap_pgoff, DBT_PAGES - 2);
@@ -194,7 +214,7 @@ static void dbt_mmap_exporter_error(struct kunit *test)
 	struct vm_area_struct *vma = dbt_vma(test, 1);
 
 	exp->mmap_ret = -EACCES;
-	KUNIT_EXPECT_EQ(test, dma_buf_mmap(dmabuf, vma, 0), -EACCES);
+	KUNIT_EXPECT_EQ(test, dbt_mmap(dmabuf, vma, 0), -EACCES);
 	KUNIT_EXPECT_EQ(test, exp->mmapped, 1);
 	dbt_vma_done(test, vma);
 	dbt_put_final(exp);
@@ -209,7 +229,7 @@ static void dbt_mmap_no_callback(struct kunit *test)
 
 	exp->ops.mmap = NULL;
 	dmabuf = dbt_export(exp);
-	KUNIT_EXPECT_EQ(test, dma_buf_mmap(dmabuf, vma, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_mmap(dmabuf, vma, 0), -EINVAL);
 	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, old);
 	dbt_vma_done(test, vma);
 	dbt_put_final(exp);
@@ -239,7 +259,7 @@ static void dbt_mmap_bad_range(struct kunit *test)
 		struct file *old = vma->vm_file;
 
 		KUNIT_EXPECT_EQ_MSG(test,
-				    dma_buf_mmap(dmabuf, vma, bad[i].pgoff),
+				    dbt_mmap(dmabuf, vma, bad[i].pgoff),
 				    bad[i].err, "pages %lu at %lu",
 				    bad[i].pages, bad[i].pgoff);
 		KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, old);
@@ -254,10 +274,26 @@ static void dbt_mmap_null(struct kunit *test)
 {
 	struct vm_area_struct *vma = dbt_vma(test, 1);
 
-	KUNIT_EXPECT_EQ(test, dma_buf_mmap(NULL, vma, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dbt_mmap(NULL, vma, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
 	dbt_expect_warns(test, 1);
 	dbt_vma_done(test, vma);
+}
+
+/* dma_buf_mmap() without the mmap lock is reported. */
+static void dbt_mmap_unlocked_warns(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct vm_area_struct *vma = dbt_vma(test, 1);
+
+	dbt_need_lockdep(test);
+	dma_buf_mmap(dmabuf, vma, 0);
+	KUNIT_EXPECT_GE(test, dbt_case_warns(test), 1);
+	dbt_allow_warns(test);
+	KUNIT_EXPECT_TRUE(test, debug_locks);
+	dbt_vma_done(test, vma);
+	dbt_put_final(exp);
 }
 
 /* An importer whose own mmap hands its buffer, one page in, to the vma. */
@@ -326,6 +362,7 @@ static void dbt_mmap_real_vma(struct kunit *test)
 
 static struct kunit_case dbt_mmap_cases[] = {
 	KUNIT_CASE(dbt_mmap_ok),
+	KUNIT_CASE(dbt_mmap_unlocked_warns),
 	KUNIT_CASE(dbt_mmap_real_vma),
 	KUNIT_CASE(dbt_mmap_exporter_error),
 	KUNIT_CASE(dbt_mmap_no_callback),
