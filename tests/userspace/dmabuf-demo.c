@@ -36,52 +36,16 @@ static uint32_t word(size_t i)
 	return (uint32_t)(i * 2654435761u) ^ 0x5eed;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, tag = 'B';
-	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, tag;
-	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	int fd = -1;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 /* The consumer: everything it knows about the buffer comes from the fd. */
 static int consumer(int sock)
 {
-	char v[64], name[64] = "?", *info;
+	char v[64], name[64] = "?", *info, tag;
 	size_t n = BUF_SIZE / 4 - 1024, bad = 0;
 	uint32_t *w;
 	int fd;
 
 	who = "consumer";
-	fd = recv_fd(sock);
+	fd = recv_fd(sock, &tag, 1);
 	if (fd < 0) {
 		say("FAILED: no fd arrived on the socket");
 		return 1;
@@ -239,7 +203,7 @@ int main(void)
 	    ok_write ? "ok" : "FAILED");
 
 	say("passing the fd to the consumer (pid %d) over a unix socket", pid);
-	if (send_fd(sv[0], fd)) {
+	if (send_fd(sv[0], fd, "B", 1)) {
 		say("FAILED: sendmsg: %s", strerror(errno));
 		return 1;
 	}
