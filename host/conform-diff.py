@@ -16,8 +16,8 @@
       whose lines differ, or that only one side has, is a difference.  A
       difference is excused by an entry of RST (see
       Documentation/driver-api/dma-buf-differences.rst) whose :scenario:
-      glob matches the key, whose :match: regex (if any) matches one of
-      the differing lines and whose :config: (if any) is NAME.  One
+      glob matches the key, whose :match: regexes (if any) match every
+      differing line and whose :config: (if any) is NAME.  One
       "pass|fail 1 NAME" line per difference and one summary line go to
       FILE (host/test's format); exit status 1 on any unexcused
       difference.
@@ -123,7 +123,7 @@ def excuse(entries, key, lines, config):
             continue
         if e["config"] and config not in e["config"]:
             continue
-        if e["match"] and not any(re.search(rx, l) for rx in e["match"]
+        if e["match"] and not all(any(re.search(rx, l) for rx in e["match"])
                                   for l in lines):
             continue
         return e

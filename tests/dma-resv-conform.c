@@ -61,7 +61,7 @@ static const char *const cf_usage_name[] = { "kernel", "write", "read", "bookkee
 
 struct cf_fence {
 	struct dma_fence base;
-	spinlock_t lock;
+	spinlock_t lock;	/* the fence lock; also guards hw_done and armed */
 	enum cf_kind kind;
 	bool hw_done, armed;
 	unsigned int deadlines, waits;
@@ -94,7 +94,7 @@ static const char *cf_timeline_name(struct dma_fence *f)
 	return to_cf(f)->timeline;
 }
 
-static void cf_set_deadline(struct dma_fence *f, ktime_t deadline)
+static void cf_op_set_deadline(struct dma_fence *f, ktime_t deadline)
 {
 	to_cf(f)->deadlines++;
 }
@@ -131,24 +131,24 @@ static const struct dma_fence_ops cf_ops[CF_NKINDS] = {
 	[CF_PLAIN] = {
 		.get_driver_name = cf_driver_name,
 		.get_timeline_name = cf_timeline_name,
-		.set_deadline = cf_set_deadline,
+		.set_deadline = cf_op_set_deadline,
 	},
 	[CF_POLLED] = {
 		.get_driver_name = cf_driver_name,
 		.get_timeline_name = cf_timeline_name,
-		.set_deadline = cf_set_deadline,
+		.set_deadline = cf_op_set_deadline,
 		.signaled = cf_signaled,
 	},
 	[CF_WAITER] = {
 		.get_driver_name = cf_driver_name,
 		.get_timeline_name = cf_timeline_name,
-		.set_deadline = cf_set_deadline,
+		.set_deadline = cf_op_set_deadline,
 		.wait = cf_wait,
 	},
 	[CF_IRQ] = {
 		.get_driver_name = cf_driver_name,
 		.get_timeline_name = cf_timeline_name,
-		.set_deadline = cf_set_deadline,
+		.set_deadline = cf_op_set_deadline,
 		.enable_signaling = cf_enable_signaling,
 	},
 };
