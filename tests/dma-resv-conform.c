@@ -931,8 +931,10 @@ static void conform_resv_walk_reserve(struct kunit *test)
 	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP, f) {
 		cf_seen_add(w, s, f, dma_resv_iter_usage(&cursor));
 		if (i++ == 1) {
+			/* Earlier than f1 on its context: a new entry. */
 			cf_reserve(w, &obj, 16);
-			cf_add(w, &obj, cf_new(w, CF_PLAIN, 0), DMA_RESV_USAGE_WRITE);
+			cf_add(w, &obj, cf_new_seq(w, CF_PLAIN, 0, 0),
+			       DMA_RESV_USAGE_WRITE);
 		}
 	}
 	conform_add(w->c, "walk_locked with reserve and add inside ");
