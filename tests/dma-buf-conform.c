@@ -1616,15 +1616,21 @@ static void cf_mmap_driver(struct kunit *test)
 	struct cf_exp *e2 = cf_exp_new(test, c);
 	struct vm_area_struct *vma;
 	struct file *other;
+	unsigned long addr;
 	unsigned int i;
 	int w, ret;
 
+	/* gives the test thread an mm, whose lock a driver's ->mmap holds */
+	addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	cf_export(e, &cf_ops_static, "cf-mmap", O_RDWR);
 	cf_export(e2, &cf_ops_min, "cf-nommap", O_RDWR);
 	other = anon_inode_getfile("cf-anon", &cf_anon_fops, NULL, O_RDWR);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(other));
 	vma = kunit_kzalloc(test, sizeof(*vma), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vma);
+	vma->vm_mm = current->mm;
 
 	for (i = 0; i < ARRAY_SIZE(cases) * 2 + 1; i++) {
 		unsigned int k = i % ARRAY_SIZE(cases);
@@ -1642,7 +1648,9 @@ static void cf_mmap_driver(struct kunit *test)
 		if (x == e && i >= ARRAY_SIZE(cases))
 			e->mmap_ret = -ENXIO;
 		w = cf_warns();
+		mmap_write_lock(current->mm);
 		ret = dma_buf_mmap(x->dmabuf, vma, cases[k].pgoff);
+		mmap_write_unlock(current->mm);
 		conform_add(c, "mmap.driver.%s%s%s: ret=",
 			    x == e2 ? "no_op." : "",
 			    e->mmap_ret ? "exporter_fails." : "", cases[k].what);
