@@ -171,10 +171,12 @@ static const char *cf_dir(enum dma_data_direction dir)
 	}
 }
 
+static int cf_sgt_index(struct cf_exp *e, struct sg_table *sgt);
+
 /* "t<n>" for a table the exporter handed out, else "t?" */
 static void cf_add_sgt(struct cf_exp *e, struct sg_table *sgt)
 {
-	unsigned int i;
+	int i;
 
 	if (!sgt) {
 		conform_add(e->c, "null");
@@ -184,19 +186,22 @@ static void cf_add_sgt(struct cf_exp *e, struct sg_table *sgt)
 		conform_add_ret(e->c, PTR_ERR(sgt));
 		return;
 	}
-	for (i = 0; i < e->nsgt; i++)
-		if (e->sgt[i] == sgt) {
-			conform_add(e->c, "t%u", i + 1);
-			return;
-		}
-	conform_add(e->c, "t?");
+	i = cf_sgt_index(e, sgt);
+	if (i >= 0)
+		conform_add(e->c, "t%d", i + 1);
+	else
+		conform_add(e->c, "t?");
 }
 
+/*
+ * The latest table handed out at @sgt's address: a freed table's memory
+ * is readily handed out again for the next one.
+ */
 static int cf_sgt_index(struct cf_exp *e, struct sg_table *sgt)
 {
-	unsigned int i;
+	int i = e->nsgt;
 
-	for (i = 0; i < e->nsgt; i++)
+	while (i--)
 		if (e->sgt[i] == sgt)
 			return i;
 	return -1;
@@ -1952,6 +1957,7 @@ static void cf_trace_bufinfo(struct kunit *test, struct conform *c,
 {
 	const size_t size = 64 * 1024;
 	char *text = kunit_kzalloc(test, size, GFP_KERNEL);
+	unsigned long ubuf;
 	char *line, *p;
 	struct file *f;
 	loff_t pos = 0;
@@ -1960,6 +1966,10 @@ static void cf_trace_bufinfo(struct kunit *test, struct conform *c,
 	bool ours = false, header = true;
 
 	KUNIT_ASSERT_NOT_NULL(test, text);
+	/* debugfs show files can only be read into user memory */
+	ubuf = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(ubuf));
 	f = cf_open_bufinfo();
 	if (IS_ERR(f)) {
 		conform_add(c, "bufinfo: open=");
@@ -1968,9 +1978,17 @@ static void cf_trace_bufinfo(struct kunit *test, struct conform *c,
 		return;
 	}
 	while (len < size - 1 &&
-	       (n = kernel_read(f, text + len, size - 1 - len, &pos)) > 0)
+	       (n = f->f_op->read(f, (char __user *)ubuf + len,
+				  size - 1 - len, &pos)) > 0)
 		len += n;
 	fput(f);
+	if (n < 0) {
+		conform_add(c, "bufinfo: read=");
+		conform_add_ret(c, n);
+		conform_emit(c);
+		return;
+	}
+	KUNIT_ASSERT_EQ(test, copy_from_user(text, (char __user *)ubuf, len), 0);
 	text[len] = '\0';
 
 	p = text;
