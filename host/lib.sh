@@ -8,6 +8,8 @@
 #                files we replace are saved once under its .dmabuf-pristine/)
 #   BUILD_ROOT   where build directories go (default .kernel/build)
 #   JOBS         parallel make jobs (default: number of CPUs)
+#   UPSTREAM_TREE  the copy of the tree with upstream's core, for the
+#                side-by-side tools (default .kernel/bench-upstream)
 
 set -euo pipefail
 
@@ -15,6 +17,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KERNEL_TREE=${KERNEL_TREE:-$REPO/.kernel/linux-6.12}
 BUILD_ROOT=${BUILD_ROOT:-$REPO/.kernel/build}
 JOBS=${JOBS:-$(nproc)}
+UPSTREAM_TREE=${UPSTREAM_TREE:-$REPO/.kernel/bench-upstream}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -125,4 +128,85 @@ core_files() {
 
 kunit() {
 	(cd "$KERNEL_TREE" && python3 tools/testing/kunit/kunit.py "$@")
+}
+
+# Copy $1 to $2 only when the contents differ, so that make sees no change
+# (and rebuilds nothing) when there is none.
+put() {
+	cmp -s "$1" "$2" && return 0
+	mkdir -p "$(dirname "$2")"
+	cp "$1" "$2"
+}
+
+# Options whose modules use only the public API and so build against
+# upstream's core too: the side-by-side tools add exactly these to the
+# upstream copy (host/bench the benchmark, host/conform the conformance
+# scenarios).
+UPSTREAM_TEST_OPTIONS="DMABUF_KUNIT_BENCHMARK DMABUF_KUNIT_CONFORMANCE"
+
+# The upstream side (host/bench, host/conform): a copy of the kernel tree
+# as it was before overlay(), in UPSTREAM_TREE.  rsync keeps it
+# incremental; the overlaid paths are excluded from the copy and set from
+# .dmabuf-pristine/ (files/ holds the tree's own version, absent/ marks
+# files the tree did not have).  Then the options of UPSTREAM_TEST_OPTIONS
+# are added: their Kconfig entries from our Kconfig, their lines of our
+# tests/Makefile, the files those lines build and our tests/*.h.
+make_upstream_tree() {
+	local state=$KERNEL_TREE/.dmabuf-pristine src dst tmp opt f
+	local up=$UPSTREAM_TREE/drivers/dma-buf
+	[ -f "$state/.manifest" ] || die "no overlay manifest in $KERNEL_TREE"
+	tmp=$(mktemp -d)
+	{
+		echo '/.dmabuf-pristine/'
+		while read -r src dst; do echo "/$dst"; done < "$state/.manifest"
+		echo '/drivers/dma-buf/tests/'
+	} > "$tmp/exclude"
+	log "syncing the upstream copy $UPSTREAM_TREE"
+	mkdir -p "$UPSTREAM_TREE"
+	rsync -a --delete --exclude-from="$tmp/exclude" \
+		"$KERNEL_TREE/" "$UPSTREAM_TREE/"
+	while read -r src dst; do
+		case $dst in
+		drivers/dma-buf/tests/* | drivers/dma-buf/Kconfig | \
+		drivers/dma-buf/Makefile) continue ;;
+		esac
+		if [ -e "$state/files/$dst" ]; then
+			put "$state/files/$dst" "$UPSTREAM_TREE/$dst"
+		else
+			rm -f "$UPSTREAM_TREE/$dst"
+		fi
+	done < "$state/.manifest"
+
+	echo '# SPDX-License-Identifier: GPL-2.0-only' > "$tmp/tests.mk"
+	cp "$state/files/drivers/dma-buf/Kconfig" "$tmp/Kconfig"
+	for opt in $UPSTREAM_TEST_OPTIONS; do
+		grep "(CONFIG_$opt)" "$REPO/tests/Makefile" >> "$tmp/tests.mk" ||
+			die "tests/Makefile builds nothing for $opt"
+		# The entry runs from its "config" line to the next entry.
+		awk -v opt="$opt" '
+			/^(config|menuconfig|menu|endmenu|source|if|endif)/ { on = 0 }
+			$0 == "config " opt { on = 1; print "" }
+			on' "$REPO/Kconfig" >> "$tmp/Kconfig"
+	done
+	# Upstream has no tests/ directory: exactly those files, nothing else.
+	for f in $(sed -n 's/.*+= *//p' "$tmp/tests.mk" | tr ' ' '\n' |
+			sed -n 's/\.o$/.c/p') $(cd "$REPO/tests" && ls *.h); do
+		put "$REPO/tests/$f" "$up/tests/$f"
+		echo "$f" >> "$tmp/keep"
+	done
+	find "$up/tests" -type f ! -name Makefile 2>/dev/null |
+		while read -r f; do
+			grep -qx "$(basename "$f")" "$tmp/keep" || rm -f "$f"
+		done
+	put "$tmp/tests.mk" "$up/tests/Makefile"
+	{ cat "$state/files/drivers/dma-buf/Makefile"; echo 'obj-y += tests/'; } \
+		> "$tmp/Makefile"
+	put "$tmp/Makefile" "$up/Makefile"
+	put "$tmp/Kconfig" "$up/Kconfig"
+	rm -rf "$tmp"
+
+	# Nothing of ours may be left in the copy.
+	if grep -q 'clean-room core' "$up/dma-buf.c"; then
+		die "the upstream copy still carries our dma-buf.c"
+	fi
 }

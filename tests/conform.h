@@ -32,7 +32,7 @@
 #include <linux/stdarg.h>
 #include <linux/string.h>
 
-#define CONFORM_MAX_NAMES 256
+#define CONFORM_MAX_NAMES 256u
 #define CONFORM_LINE 640
 
 struct conform {
