@@ -850,13 +850,20 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 /*
  * Private mappings of a read-write fd: what the exporter answers (udmabuf
  * refuses them), recorded; what is written never reaches the buffer.
+ * Also recorded: whether the fd's /proc link opens a read-only fd (the
+ * only way to one for udmabuf, whose fds are all O_RDWR).
  */
 static int t_mmap_private(const struct exporter *ex)
 {
-	int fd = alloc_t(ex, SIZE);
+	int fd = alloc_t(ex, SIZE), ro;
 	unsigned char *p, *q;
+	char path[64];
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = TRY_FD(open(path, O_RDONLY | O_CLOEXEC));
+	if (ro >= 0)
+		close(ro);
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
 	memset(p, 0, SIZE);
