@@ -2400,6 +2400,12 @@ int main(int argc, char **argv)
 	}
 	/* Nothing leaked across the whole run either. */
 	n++;
+	snprintf(trace_prefix, sizeof(trace_prefix), "no-buffer-or-fd-leaked");
+	tracing = true;
+	trace("after all cases: fds %s, buffers %s",
+	      count_fds() == start_fds ? "as before" : "leaked",
+	      bufinfo_objects() == start_bufs ? "as before" : "leaked");
+	tracing = false;
 	if (bufinfo_objects() == start_bufs && count_fds() == start_fds && start_bufs >= 0) {
 		printf("ok %d no-buffer-or-fd-leaked\n", n);
 	} else {
