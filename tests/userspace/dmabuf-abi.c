@@ -499,11 +499,13 @@ static const char *fd_kind(int fd)
 static int import_fence(int buf, int sync_fd, __u32 flags)
 {
 	struct dma_buf_import_sync_file a = { .flags = flags, .fd = sync_fd };
-	int r;
+	int r, err;
 
 	r = ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &a);
+	err = errno;	/* fd_kind()'s readlink may fail */
 	trace("IMPORT_SYNC_FILE(flags %#x, %s) = %d%s%s", flags, fd_kind(sync_fd),
-	      r, r ? " " : "", r ? ename(errno) : "");
+	      r, r ? " " : "", r ? ename(err) : "");
+	errno = err;
 	return r;
 }
 
