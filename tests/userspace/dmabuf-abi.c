@@ -174,17 +174,18 @@ static void trace_ret(const char *call, long r, bool fd)
  * Evaluate a call and trace it, unless a helper inside it traced a better
  * description of itself already.
  */
-#define TRACED(call, fd) ({						\
+#define TRACED(call, text, fd) ({					\
 	unsigned long __n = trace_lines;				\
 	long __v;							\
 	errno = 0;							\
 	__v = (long)(call);						\
 	if (trace_lines == __n)						\
-		trace_ret(#call, __v, fd);				\
+		trace_ret(text, __v, fd);				\
 	__v;								\
 })
-#define TRY(call)	TRACED(call, false)
-#define TRY_FD(call)	TRACED(call, true)
+/* The call as written, its macros unexpanded: stringified right here. */
+#define TRY(call)	TRACED(call, #call, false)
+#define TRY_FD(call)	TRACED(call, #call, true)
 
 /* Evaluate without tracing: loops whose length is not the kernel's ABI. */
 #define MUTED(expr) ({							\
@@ -250,7 +251,7 @@ static void *mremap_t(void *p, size_t from, size_t to, int flags)
 /* The call must fail with exactly errno want. */
 #define EXPECT_ERRNO(call, want) do {					\
 	long __r;							\
-	__r = TRY(call);						\
+	__r = TRACED(call, #call, false);				\
 	if (__r != -1 || errno != (want)) {				\
 		diag("%s:%d: %s", __func__, __LINE__, #call);		\
 		diag("  returned %ld, errno %s; want -1, errno %s",	\
@@ -261,7 +262,7 @@ static void *mremap_t(void *p, size_t from, size_t to, int flags)
 
 #define EXPECT_OK(call) do {						\
 	long __r;							\
-	__r = TRY(call);						\
+	__r = TRACED(call, #call, false);				\
 	if (__r < 0) {							\
 		diag("%s:%d: %s", __func__, __LINE__, #call);		\
 		diag("  returned %ld, errno %s; want success",		\
@@ -738,7 +739,7 @@ static bool all_bytes(const unsigned char *p, size_t len, int c, const char *wha
 
 	for (i = 0; i < len && p[i] == c; i++)
 		;
-	trace("%s = %s", what, i == len ? "unchanged" : "changed");
+	trace("%s = %s %#x", what, i == len ? "all" : "not all", c);
 	return i == len;
 }
 
