@@ -10,7 +10,9 @@
  * every case the harness counts this process's open fds and the buffers
  * bufinfo lists: a case that leaks either fails.
  *
- * Output is TAP.  usage: dmabuf-abi [CASE-SUBSTRING]
+ * Output is TAP; with DMABUF_TRACE=FILE in the environment, also a trace
+ * of what each call returned and what the kernel showed (see trace()).
+ * usage: dmabuf-abi [CASE-SUBSTRING]
  */
 #include "dmabuf-util.h"
 
@@ -18,6 +20,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -73,16 +76,182 @@ static int failures;		/* EXPECT()s failed in the running case */
 
 static const char *ename(int e)
 {
-	const char *n = strerrorname_np(e);
+	const char *n = e ? strerrorname_np(e) : "0";
 
 	return n ? n : "?";
+}
+
+/*
+ * The trace: what a program observes, one line per call and per thing read
+ * back, "EXPORTER/CASE: CALL = RESULT", written to the file $DMABUF_TRACE
+ * names (init sets it).  It must read the same on two kernels exactly where
+ * they behave the same, so it holds no address, time, pid or fd number, and
+ * inode numbers become ino1, ino2, ... in the order a case first sees them
+ * (equal inodes keep equal tokens).  Only the process running a case
+ * traces: what its children see would interleave by timing, so they report
+ * through their exit status, which the case traces.  Loops whose length
+ * depends on timing or on how many allocations a call makes are muted and
+ * traced as one summary line.
+ */
+static int trace_fd = -1;
+static bool tracing;		/* this process writes the trace */
+static int trace_mute;		/* inside a muted loop */
+static unsigned long trace_lines;	/* lines written (or muted) so far */
+static char trace_prefix[128];
+static unsigned long seen_inos[64];
+static int nseen_inos;
+
+static bool trace_active(void)
+{
+	return tracing && !trace_mute && trace_fd >= 0;
+}
+
+/* Control characters of multi-line texts (fdinfo, bufinfo) as \n, \t. */
+static void escape(char *out, size_t len, const char *in)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < len; in++) {
+		if (*in == '\n' || *in == '\t' || *in == '\\') {
+			out[o++] = '\\';
+			out[o++] = *in == '\n' ? 'n' : *in == '\t' ? 't' : '\\';
+		} else if ((unsigned char)*in < 0x20) {
+			o += snprintf(out + o, len - o, "\\x%02x", (unsigned char)*in);
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = 0;
+}
+
+__attribute__((format(printf, 1, 2)))
+static void trace(const char *fmt, ...)
+{
+	char line[8192];
+	int err = errno, n;
+	va_list ap;
+
+	trace_lines++;
+	if (!trace_active())
+		return;
+	n = snprintf(line, sizeof(line), "%s: ", trace_prefix);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(trace_fd, line, n) != n)
+		diag("trace: %s", strerror(errno));
+	errno = err;
+}
+
+/* The token of an inode number: ino1 for the first one this case saw. */
+static int ino_index(unsigned long ino)
+{
+	int i;
+
+	for (i = 0; i < nseen_inos; i++)
+		if (seen_inos[i] == ino)
+			return i + 1;
+	if (nseen_inos < (int)(sizeof(seen_inos) / sizeof(seen_inos[0])))
+		seen_inos[nseen_inos++] = ino;
+	return nseen_inos;
+}
+
+/* A call's outcome: its return value, or -1 and the errno's name. */
+static void trace_ret(const char *call, long r, bool fd)
+{
+	if (r == -1)
+		trace("%s = -1 %s", call, ename(errno));
+	else if (fd && r >= 0)
+		trace("%s = fd", call);
+	else
+		trace("%s = %ld", call, r);
+}
+
+/*
+ * Evaluate a call and trace it, unless a helper inside it traced a better
+ * description of itself already.
+ */
+#define TRACED(call, text, fd) ({					\
+	unsigned long __n = trace_lines;				\
+	long __v;							\
+	errno = 0;							\
+	__v = (long)(call);						\
+	if (trace_lines == __n)						\
+		trace_ret(text, __v, fd);				\
+	__v;								\
+})
+/* The call as written, its macros unexpanded: stringified right here. */
+#define TRY(call)	TRACED(call, #call, false)
+#define TRY_FD(call)	TRACED(call, #call, true)
+
+/* Evaluate without tracing: loops whose length is not the kernel's ABI. */
+#define MUTED(expr) ({							\
+	__typeof__(expr) __m;						\
+	trace_mute++;							\
+	__m = (expr);							\
+	trace_mute--;							\
+	__m;								\
+})
+
+static const char *prot_name(int prot)
+{
+	static const char *const names[] = {
+		"NONE", "R", "W", "RW", "X", "RX", "WX", "RWX",
+	};
+
+	return names[prot & 7];
+}
+
+static const char *map_flags_name(int flags)
+{
+	return flags & MAP_SHARED ? "SHARED" : flags & MAP_PRIVATE ? "PRIVATE" : "?";
+}
+
+/* mmap, traced with length and offset in bytes: the address is not. */
+static void *mmap_t(size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		trace("mmap(len %zu, %s, %s, off %lld) = MAP_FAILED %s", len,
+		      prot_name(prot), map_flags_name(flags), (long long)off,
+		      ename(errno));
+	else
+		trace("mmap(len %zu, %s, %s, off %lld) = ok", len,
+		      prot_name(prot), map_flags_name(flags), (long long)off);
+	return p;
+}
+
+static int mprotect_t(void *p, size_t len, int prot)
+{
+	int r = mprotect(p, len, prot);
+
+	if (r)
+		trace("mprotect(len %zu, %s) = -1 %s", len, prot_name(prot), ename(errno));
+	else
+		trace("mprotect(len %zu, %s) = 0", len, prot_name(prot));
+	return r;
+}
+
+/* mremap: whether the mapping stayed, moved or the call failed. */
+static void *mremap_t(void *p, size_t from, size_t to, int flags)
+{
+	void *q = mremap(p, from, to, flags);
+
+	trace("mremap(len %zu -> %zu, %s) = %s%s", from, to,
+	      flags & MREMAP_MAYMOVE ? "MAYMOVE" : "0",
+	      q == MAP_FAILED ? "MAP_FAILED " : q == p ? "same address" : "moved",
+	      q == MAP_FAILED ? ename(errno) : "");
+	return q;
 }
 
 /* The call must fail with exactly errno want. */
 #define EXPECT_ERRNO(call, want) do {					\
 	long __r;							\
-	errno = 0;							\
-	__r = (long)(call);						\
+	__r = TRACED(call, #call, false);				\
 	if (__r != -1 || errno != (want)) {				\
 		diag("%s:%d: %s", __func__, __LINE__, #call);		\
 		diag("  returned %ld, errno %s; want -1, errno %s",	\
@@ -93,8 +262,7 @@ static const char *ename(int e)
 
 #define EXPECT_OK(call) do {						\
 	long __r;							\
-	errno = 0;							\
-	__r = (long)(call);						\
+	__r = TRACED(call, #call, false);				\
 	if (__r < 0) {							\
 		diag("%s:%d: %s", __func__, __LINE__, #call);		\
 		diag("  returned %ld, errno %s; want success",		\
@@ -106,7 +274,7 @@ static const char *ename(int e)
 #define EXPECT_MAP_FAILS(len, prot, flags, fd, off, want) do {		\
 	void *__p;							\
 	errno = 0;							\
-	__p = mmap(NULL, (len), (prot), (flags), (fd), (off));		\
+	__p = mmap_t((len), (prot), (flags), (fd), (off));		\
 	if (__p != MAP_FAILED || errno != (want)) {			\
 		diag("%s:%d: mmap(len %#zx, off %#llx) gave %p, errno %s; want %s", \
 		     __func__, __LINE__, (size_t)(len),			\
@@ -117,6 +285,32 @@ static const char *ename(int e)
 	}								\
 } while (0)
 
+/* fork() for a case's helpers: the child does not trace. */
+static pid_t fork_untraced(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		tracing = false;
+	return pid;
+}
+
+/* How a child of a case ended, traced. */
+static int wait_child(pid_t pid, const char *what)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status))
+		trace("%s: signal %s", what, sigabbrev_np(WTERMSIG(status)));
+	else
+		trace("%s: exit %d", what, WEXITSTATUS(status));
+	return status;
+}
+
 static void fill(void *p, size_t len, unsigned int seed)
 {
 	uint32_t *w = p;
@@ -125,31 +319,47 @@ static void fill(void *p, size_t len, unsigned int seed)
 		w[i] = seed * 0x9e3779b9u + (uint32_t)i;
 }
 
-/* Index of the first word that differs from fill(seed), or -1. */
+/* Index of the first word that differs from fill(seed), or -1; traced. */
 static long verify(const void *p, size_t len, unsigned int seed)
 {
 	const uint32_t *w = p;
 
 	for (size_t i = 0; i < len / 4; i++)
-		if (w[i] != seed * 0x9e3779b9u + (uint32_t)i)
+		if (w[i] != seed * 0x9e3779b9u + (uint32_t)i) {
+			trace("contents(len %zu, seed %u) = differ at word %zu",
+			      len, seed, i);
 			return (long)i;
+		}
+	trace("contents(len %zu, seed %u) = as written", len, seed);
 	return -1;
 }
 
 static void *map(int fd, size_t len, int prot, off_t off)
 {
-	return mmap(NULL, len, prot, MAP_SHARED, fd, off);
+	return mmap_t(len, prot, MAP_SHARED, fd, off);
 }
 
 /* Some releases happen from fence callbacks: give them a moment. */
 static bool wait_gone(unsigned long ino)
 {
-	for (int i = 0; i < 200; i++) {
-		if (!bufinfo_has(ino))
-			return true;
-		usleep(10000);
+	bool gone = false;
+
+	for (int i = 0; i < 200 && !gone; i++) {
+		gone = !bufinfo_has(ino);
+		if (!gone)
+			usleep(10000);
 	}
-	return false;
+	trace("ino%d released = %s", ino_index(ino), gone ? "yes" : "no");
+	return gone;
+}
+
+/* Whether bufinfo lists the buffer, traced. */
+static bool listed(unsigned long ino)
+{
+	bool has = bufinfo_has(ino);
+
+	trace("ino%d listed = %s", ino_index(ino), has ? "yes" : "no");
+	return has;
 }
 
 static long fdinfo_count(int fd)
@@ -160,7 +370,71 @@ static long fdinfo_count(int fd)
 	if (info && fdinfo_field(info, "count", v, sizeof(v)))
 		n = strtol(v, NULL, 10);
 	free(info);
+	trace("fdinfo count = %ld", n);
 	return n;
+}
+
+/*
+ * The whole fdinfo text, canonical: the ino line and the mnt_id line
+ * (which counts the mounts made before dma-buf's own) become tokens.
+ */
+static void trace_fdinfo(int fd)
+{
+	char *info = fdinfo_of(fd), canon[4096] = "", esc[8192], *line, *save = NULL;
+	size_t o = 0;
+
+	if (!info) {
+		trace("fdinfo = unreadable %s", ename(errno));
+		return;
+	}
+	for (line = strtok_r(info, "\n", &save); line && o < sizeof(canon) - 1;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "mnt_id:", 7))
+			o += snprintf(canon + o, sizeof(canon) - o, "mnt_id:\tM\n");
+		else if (!strncmp(line, "ino:", 4))
+			o += snprintf(canon + o, sizeof(canon) - o, "ino:\tino%d\n",
+				      ino_index(strtoul(line + 4, NULL, 10)));
+		else
+			o += snprintf(canon + o, sizeof(canon) - o, "%s\n", line);
+	}
+	free(info);
+	escape(esc, sizeof(esc), canon);
+	trace("fdinfo = %s", esc);
+}
+
+/*
+ * The buffer's block in bufinfo, byte for byte but for its inode number:
+ * its line, its fence lines and its attached devices.
+ */
+static void trace_bufinfo(unsigned long ino)
+{
+	char key[40], tok[24], block[4096], esc[8192], *start, *end, *p;
+	struct bufinfo bi;
+	size_t o;
+
+	if (bufinfo_read(&bi)) {
+		trace("bufinfo = unreadable %s", ename(errno));
+		return;
+	}
+	snprintf(key, sizeof(key), "\t%08lu\t", ino);
+	snprintf(tok, sizeof(tok), "\tino%d\t", ino_index(ino));
+	start = strstr(bi.text, key);
+	while (start && start > bi.text && start[-1] != '\n')
+		start--;
+	if (!start) {
+		trace("bufinfo ino%d = not listed", ino_index(ino));
+		bufinfo_free(&bi);
+		return;
+	}
+	end = strstr(start, " devices attached\n");
+	end = end ? end + strlen(" devices attached\n") : start + strlen(start);
+	p = strstr(start, key);
+	o = snprintf(block, sizeof(block), "%.*s%s", (int)(p - start), start, tok);
+	p += strlen(key);
+	snprintf(block + o, sizeof(block) - o, "%.*s", (int)(end - p), p);
+	escape(esc, sizeof(esc), block);
+	trace("bufinfo ino%d = %s", ino_index(ino), esc);
+	bufinfo_free(&bi);
 }
 
 static long bufinfo_count(unsigned long ino)
@@ -175,37 +449,132 @@ static long bufinfo_count(unsigned long ino)
 	if (e)
 		n = e->count;
 	bufinfo_free(&bi);
+	trace("bufinfo count ino%d = %ld", ino_index(ino), n);
 	return n;
+}
+
+static const char *events_name(short ev)
+{
+	static char s[64];
+
+	if (ev < 0)
+		return "error";
+	snprintf(s, sizeof(s), "%s%s%s%s%s%s", ev ? "" : "0",
+		 ev & POLLIN ? "|IN" : "", ev & POLLOUT ? "|OUT" : "",
+		 ev & POLLERR ? "|ERR" : "", ev & POLLHUP ? "|HUP" : "",
+		 ev & ~(POLLIN | POLLOUT | POLLERR | POLLHUP) ? "|other" : "");
+	return s[0] == '|' ? s + 1 : s;
 }
 
 static short poll_now(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
+	char want[64];
 
-	if (poll(&p, 1, 0) < 0)
+	snprintf(want, sizeof(want), "%s", events_name(events));
+	if (poll(&p, 1, 0) < 0) {
+		trace("poll(%s) = -1 %s", want, ename(errno));
 		return -1;
+	}
+	trace("poll(%s) = %s", want, events_name(p.revents));
 	return p.revents;
+}
+
+/* An fd argument is traced by what it is (its /proc link): not its number. */
+static const char *fd_kind(int fd)
+{
+	static char s[160];
+	char path[64];
+	ssize_t n;
+
+	if (fd < 0)
+		return "fd -1";
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, s, sizeof(s) - 1);
+	if (n < 0)
+		return "no such fd";
+	s[n] = 0;
+	return s;
 }
 
 static int import_fence(int buf, int sync_fd, __u32 flags)
 {
 	struct dma_buf_import_sync_file a = { .flags = flags, .fd = sync_fd };
+	int r, err;
 
-	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &a);
+	r = ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &a);
+	err = errno;	/* fd_kind()'s readlink may fail */
+	trace("IMPORT_SYNC_FILE(flags %#x, %s) = %d%s%s", flags, fd_kind(sync_fd),
+	      r, r ? " " : "", r ? ename(err) : "");
+	errno = err;
+	return r;
 }
 
 static int export_fence(int buf, __u32 flags)
 {
 	struct dma_buf_export_sync_file a = { .flags = flags, .fd = -1 };
 
-	if (ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &a))
+	if (ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &a)) {
+		trace("EXPORT_SYNC_FILE(flags %#x) = -1 %s", flags, ename(errno));
 		return -1;
+	}
+	trace("EXPORT_SYNC_FILE(flags %#x) = 0, fd", flags);
 	return a.fd;
 }
 
 static bool sync_file_signaled(int sf)
 {
-	return poll_now(sf, POLLIN) & POLLIN;
+	struct pollfd p = { .fd = sf, .events = POLLIN };
+	bool s = poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+
+	trace("sync_file signaled = %s", s ? "yes" : "no");
+	return s;
+}
+
+static int sync_t(int fd, __u64 flags)
+{
+	int r = dmabuf_sync(fd, flags);
+
+	trace("SYNC(flags %#llx) = %d%s%s", (unsigned long long)flags, r,
+	      r ? " " : "", r ? ename(errno) : "");
+	return r;
+}
+
+/*
+ * The mapping's line in /proc/self/maps without its addresses: length,
+ * permissions, offset, device, inode token and path.
+ */
+static bool maps_line(void *addr, char *out, size_t len);
+
+static void trace_maps(void *addr)
+{
+	char line[512], perms[8], off[32], dev[16], path[256] = "";
+	unsigned long start, end, ino;
+
+	if (!maps_line(addr, line, sizeof(line))) {
+		trace("maps = not listed");
+		return;
+	}
+	if (sscanf(line, "%lx-%lx %7s %31s %15s %lu %255[^\n]", &start, &end,
+		   perms, off, dev, &ino, path) < 6) {
+		trace("maps = unparsed");
+		return;
+	}
+	trace("maps = len %lu %s %s %s ino%d %s", end - start, perms, off, dev,
+	      ino_index(ino), path);
+}
+
+/* A new buffer of the exporter, traced with the token of its inode. */
+static int alloc_t(const struct exporter *ex, size_t len)
+{
+	int fd = ex->alloc(len);
+
+	if (fd < 0)
+		trace("alloc(%s, len %zu) = -1 %s", ex->name, len, ename(errno));
+	else
+		trace("alloc(%s, len %zu) = fd ino%d", ex->name, len,
+		      ino_index(ino_of(fd)));
+	return fd;
 }
 
 /* A page nothing is mapped at. */
@@ -222,10 +591,14 @@ static void *hole(void)
 static int t_fstat_size(const struct exporter *ex)
 {
 	struct stat st;
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	EXPECT_OK(fstat(fd, &st));
+	trace("fstat = mode %07o nlink %lu uid %u gid %u size %lld blksize %ld blocks %lld dev %u:%u ino%d",
+	      st.st_mode, (unsigned long)st.st_nlink, st.st_uid, st.st_gid,
+	      (long long)st.st_size, (long)st.st_blksize, (long long)st.st_blocks,
+	      major(st.st_dev), minor(st.st_dev), ino_index(st.st_ino));
 	EXPECT(st.st_size == (off_t)SIZE, "st_size %lld, want %zu",
 	       (long long)st.st_size, SIZE);
 	EXPECT(st.st_ino != 0, "st_ino is 0");
@@ -235,14 +608,14 @@ static int t_fstat_size(const struct exporter *ex)
 
 static int t_llseek(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	off_t r;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
-	r = lseek(fd, 0, SEEK_END);
+	r = TRY(lseek(fd, 0, SEEK_END));
 	EXPECT(r == (off_t)SIZE, "SEEK_END 0 gave %lld (%s), want %zu",
 	       (long long)r, ename(errno), SIZE);
-	r = lseek(fd, 0, SEEK_SET);
+	r = TRY(lseek(fd, 0, SEEK_SET));
 	EXPECT(r == 0, "SEEK_SET 0 gave %lld (%s)", (long long)r, ename(errno));
 	EXPECT_ERRNO(lseek(fd, 0, SEEK_CUR), EINVAL);
 	EXPECT_ERRNO(lseek(fd, 1, SEEK_SET), EINVAL);
@@ -253,7 +626,7 @@ static int t_llseek(const struct exporter *ex)
 	EXPECT_ERRNO(lseek(fd, 0, SEEK_HOLE), EINVAL);
 	EXPECT_ERRNO(lseek(fd, 0, 42), EINVAL);
 	/* A failed seek leaves the position alone. */
-	r = lseek(fd, 0, SEEK_END);
+	r = TRY(lseek(fd, 0, SEEK_END));
 	EXPECT(r == (off_t)SIZE, "SEEK_END 0 gave %lld after errors",
 	       (long long)r);
 	close(fd);
@@ -263,7 +636,7 @@ static int t_llseek(const struct exporter *ex)
 static int t_read_write(const struct exporter *ex)
 {
 	char b[16] = { 0 };
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	/* No read or write file operation: the VFS answers -EINVAL. */
@@ -275,16 +648,16 @@ static int t_read_write(const struct exporter *ex)
 
 static int t_mmap_in_range(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	unsigned char *p, *q, *r, *s;
 	long bad;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap whole buffer: %s", ename(errno));
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 	fill(p, SIZE, 1);
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 
 	q = map(fd, SIZE - PG, PROT_READ, PG);
 	REQUIRE(q != MAP_FAILED, "mmap from page 1 to the end: %s", ename(errno));
@@ -294,12 +667,14 @@ static int t_mmap_in_range(const struct exporter *ex)
 	s = map(fd, SIZE - 100, PROT_READ, 0);
 	REQUIRE(s != MAP_FAILED, "mmap of SIZE-100 bytes: %s", ename(errno));
 
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT(!memcmp(q, p + PG, SIZE - PG), "offset mapping differs");
+	trace("offset mapping = %s", memcmp(q, p + PG, SIZE - PG) ? "differs" : "same bytes");
 	EXPECT(!memcmp(r, p + SIZE - PG, PG), "last-page mapping differs");
+	trace("last-page mapping = %s", memcmp(r, p + SIZE - PG, PG) ? "differs" : "same bytes");
 	bad = verify(s, SIZE - PG, 1);
 	EXPECT(bad < 0, "short mapping differs at word %ld", bad);
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 
 	munmap(p, SIZE);
 	munmap(q, SIZE - PG);
@@ -311,7 +686,7 @@ static int t_mmap_in_range(const struct exporter *ex)
 
 static int t_mmap_past_end(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	const int rw = PROT_READ | PROT_WRITE;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
@@ -333,17 +708,98 @@ static void on_fault(int sig)
 	siglongjmp(fault_jmp, sig);
 }
 
+/* Touch len bytes at p (write them with c, or read them): the signal, or 0. */
+static int touch(unsigned char *p, size_t len, int c, bool write)
+{
+	volatile int sig = 0;
+	volatile unsigned char sink = 0;
+
+	signal(SIGSEGV, on_fault);
+	signal(SIGBUS, on_fault);
+	sig = sigsetjmp(fault_jmp, 1);
+	if (!sig) {
+		if (write)
+			memset(p, c, len);
+		else
+			for (size_t i = 0; i < len; i += PG)
+				sink += p[i];
+	}
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	(void)sink;
+	trace("%s len %zu = %s", write ? "write" : "read", len,
+	      sig ? sigabbrev_np(sig) : "done");
+	return sig;
+}
+
+/* Whether len bytes at p all equal c. */
+static bool all_bytes(const unsigned char *p, size_t len, int c, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < len && p[i] == c; i++)
+		;
+	trace("%s = %s %#x", what, i == len ? "all" : "not all", c);
+	return i == len;
+}
+
+/*
+ * Write through a private mapping priv of len bytes whose range the shared
+ * mapping shared also covers: the private copy holds the write, the
+ * buffer does not.  shared holds zeroes.
+ */
+static void expect_private_copy(unsigned char *priv, unsigned char *shared,
+				size_t len)
+{
+	int sig = touch(priv, len, 0xa5, true);
+
+	EXPECT(!sig, "write to a private mapping faulted");
+	if (!sig)
+		EXPECT(all_bytes(priv, len, 0xa5, "private copy after the write"),
+		       "the private mapping lost what was written to it");
+	EXPECT(all_bytes(shared, len, 0, "buffer through a shared mapping"),
+	       "a private mapping wrote into the buffer");
+}
+
+/*
+ * The whole buffer privately, with the zeroed buffer mapped shared at
+ * shared: whether the exporter can map several pages so is its own business
+ * (the system heap inserts page by page, which a copy-on-write pfn mapping
+ * takes for one page only).  Recorded; only the buffer's safety is checked.
+ */
+static void private_whole(int fd, unsigned char *shared)
+{
+	unsigned char *w = mmap_t(SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	if (w == MAP_FAILED)
+		return;
+	touch(w, SIZE, 0x5a, true);
+	EXPECT(all_bytes(shared, SIZE, 0, "buffer through a shared mapping"),
+	       "a private mapping wrote into the buffer");
+	munmap(w, SIZE);
+}
+
+/*
+ * A read-only fd: 6.12 lets the VFS decide.  Shared writable mappings are
+ * refused (EACCES), and so is making a shared read-only mapping writable;
+ * private mappings may be writable, now or after mprotect(), and writes
+ * land in private copies.  PRIME fds are O_RDONLY unless DRM_RDWR is
+ * passed, and programs (GStreamer's fd allocator) map them MAP_PRIVATE.
+ */
 static int t_mmap_readonly_fd(const struct exporter *ex)
 {
 	struct bufinfo bi;
 	struct bufinfo_entry *e;
 	char *info, v[64];
-	unsigned char *p, *q;
-	volatile int faulted = 0;
+	unsigned char *p, *q, *r;
 	int fd;
 
 	fd = heap_alloc(SIZE, O_RDONLY | O_CLOEXEC);
+	trace("alloc(%s, len %zu, O_RDONLY) = %s", ex->name, SIZE,
+	      fd >= 0 ? "fd" : ename(errno));
 	REQUIRE(fd >= 0, "read-only allocation failed: %s", strerror(errno));
+	trace_fdinfo(fd);
+	trace_bufinfo(ino_of(fd));
 
 	info = fdinfo_of(fd);
 	REQUIRE(info && fdinfo_field(info, "flags", v, sizeof(v)), "no fdinfo flags");
@@ -357,38 +813,69 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 	       e ? e->flags : 0, e ? e->mode : 0);
 	bufinfo_free(&bi);
 
+	/* The VFS refuses shared writable mappings of a read-only file. */
 	EXPECT_MAP_FAILS(SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, EACCES);
 	EXPECT_MAP_FAILS(PG, PROT_WRITE, MAP_SHARED, fd, 0, EACCES);
 
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "read-only mmap: %s", ename(errno));
-	EXPECT(p[0] == 0 && p[SIZE - 1] == 0, "fresh heap buffer not zeroed");
-	/* ... and the mapping cannot be made writable later either. */
-	EXPECT_ERRNO(mprotect(p, SIZE, PROT_READ | PROT_WRITE), EACCES);
-	EXPECT_ERRNO(mprotect(p, PG, PROT_WRITE), EACCES);
+	EXPECT(all_bytes(p, SIZE, 0, "fresh buffer"), "fresh heap buffer not zeroed");
+	/* ... and a shared mapping cannot be made writable later either. */
+	EXPECT_ERRNO(mprotect_t(p, SIZE, PROT_READ | PROT_WRITE), EACCES);
+	EXPECT_ERRNO(mprotect_t(p, PG, PROT_WRITE), EACCES);
 
-	/*
-	 * A private writable mapping is allowed for read-only files, but
-	 * what is written there must never reach the buffer.
-	 */
-	q = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	if (q == MAP_FAILED) {
-		diag("private writable mapping refused (%s): fine", ename(errno));
-	} else {
-		signal(SIGSEGV, on_fault);
-		signal(SIGBUS, on_fault);
-		if (!sigsetjmp(fault_jmp, 1))
-			memset(q, 0xa5, PG);
-		else
-			faulted = 1;
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
-		if (faulted)
-			diag("write to private mapping faulted: fine");
-		EXPECT(p[0] == 0 && p[PG - 1] == 0,
-		       "a private mapping of a read-only fd wrote into the buffer");
+	/* A private writable mapping is fine; its writes stay private. */
+	q = mmap_t(PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT(q != MAP_FAILED, "private writable mapping refused: %s", ename(errno));
+	if (q != MAP_FAILED) {
+		expect_private_copy(q, p, PG);
 		munmap(q, PG);
 	}
+
+	/* So is making a private read-only mapping writable. */
+	r = mmap_t(PG, PROT_READ, MAP_PRIVATE, fd, PG);
+	EXPECT(r != MAP_FAILED, "private read-only mapping refused: %s", ename(errno));
+	if (r != MAP_FAILED) {
+		int rc = mprotect_t(r, PG, PROT_READ | PROT_WRITE);
+
+		EXPECT(!rc, "mprotect of a private mapping to writable: %s", ename(errno));
+		if (!rc)
+			expect_private_copy(r, p + PG, PG);
+		munmap(r, PG);
+	}
+
+	private_whole(fd, p);
+	munmap(p, SIZE);
+	close(fd);
+	return PASS;
+}
+
+/*
+ * Private mappings of a read-write fd: what the exporter answers (udmabuf
+ * refuses them), recorded; what is written never reaches the buffer.
+ * Also recorded: whether the fd's /proc link opens a read-only fd (the
+ * only way to one for udmabuf, whose fds are all O_RDWR).
+ */
+static int t_mmap_private(const struct exporter *ex)
+{
+	int fd = alloc_t(ex, SIZE), ro;
+	unsigned char *p, *q;
+	char path[64];
+
+	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = TRY_FD(open(path, O_RDONLY | O_CLOEXEC));
+	if (ro >= 0)
+		close(ro);
+	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
+	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
+	memset(p, 0, SIZE);
+	q = mmap_t(PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (q != MAP_FAILED) {
+		expect_private_copy(q, p, PG);
+		munmap(q, PG);
+	}
+	private_whole(fd, p);
 	munmap(p, SIZE);
 	close(fd);
 	return PASS;
@@ -396,13 +883,13 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 
 static int t_mprotect_upgrade(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	unsigned char *p, *q;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
-	EXPECT_OK(mprotect(p, SIZE, PROT_READ | PROT_WRITE));
+	EXPECT_OK(mprotect_t(p, SIZE, PROT_READ | PROT_WRITE));
 	q = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(q != MAP_FAILED, "second mmap: %s", ename(errno));
 	fill(p, SIZE, 2);
@@ -413,25 +900,46 @@ static int t_mprotect_upgrade(const struct exporter *ex)
 	return PASS;
 }
 
+/*
+ * Growing a mapping: 6.12 leaves it to the exporter (both here refuse with
+ * EFAULT: the system heap's pfn mapping cannot grow, udmabuf's is
+ * VM_DONTEXPAND).  Recorded; what must hold is that a grown mapping
+ * shows nothing past the buffer's end.
+ */
+static void grow(unsigned char *p, size_t from, size_t to, int flags)
+{
+	unsigned char *g = mremap_t(p, from, to, flags), *back;
+
+	if (g == MAP_FAILED)
+		return;
+	EXPECT(touch(g + from, to - from, 0, false),
+	       "a mapping grown by mremap reads past the buffer");
+	/* Back to the old size and place, where the caller unmaps it. */
+	back = mremap(g, to, from, 0);
+	if (back == g && g != p)
+		back = mremap(g, from, from, MREMAP_MAYMOVE | MREMAP_FIXED, p);
+	EXPECT(back == p, "cannot undo mremap growth: %s", ename(errno));
+}
+
 static int t_mremap_growth(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	unsigned char *p, *last, *half;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
-	EXPECT_ERRNO(mremap(p, SIZE, SIZE + PG, 0), EFAULT);
-	EXPECT_ERRNO(mremap(p, SIZE, SIZE + PG, MREMAP_MAYMOVE), EFAULT);
-	EXPECT_ERRNO(mremap(p, SIZE, 4 * SIZE, MREMAP_MAYMOVE), EFAULT);
+	grow(p, SIZE, SIZE + PG, 0);
+	grow(p, SIZE, SIZE + PG, MREMAP_MAYMOVE);
+	grow(p, SIZE, 4 * SIZE, MREMAP_MAYMOVE);
 
 	last = map(fd, PG, PROT_READ, SIZE - PG);
 	REQUIRE(last != MAP_FAILED, "mmap last page: %s", ename(errno));
-	EXPECT_ERRNO(mremap(last, PG, 2 * PG, MREMAP_MAYMOVE), EFAULT);
+	grow(last, PG, 2 * PG, MREMAP_MAYMOVE);
 	munmap(last, PG);
 
 	/* Shrinking is fine. */
-	half = mremap(p, SIZE, SIZE / 2, 0);
+	half = mremap_t(p, SIZE, SIZE / 2, 0);
 	EXPECT(half == p, "shrinking mremap gave %p (%s)", half, ename(errno));
 	if (half == p) {
 		fill(p, SIZE / 2, 4);
@@ -459,18 +967,18 @@ static int t_sync_ioctl(const struct exporter *ex)
 		DMA_BUF_SYNC_RW | 1 << 4, DMA_BUF_SYNC_WRITE | 1ULL << 32,
 		DMA_BUF_SYNC_READ | 1ULL << 63, ~0ULL,
 	};
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	unsigned int i;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		errno = 0;
-		EXPECT(dmabuf_sync(fd, good[i]) == 0, "flags %#llx: %s",
+		EXPECT(sync_t(fd, good[i]) == 0, "flags %#llx: %s",
 		       (unsigned long long)good[i], ename(errno));
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		errno = 0;
-		EXPECT(dmabuf_sync(fd, bad[i]) == -1 && errno == EINVAL,
+		EXPECT(sync_t(fd, bad[i]) == -1 && errno == EINVAL,
 		       "flags %#llx: errno %s, want EINVAL",
 		       (unsigned long long)bad[i], ename(errno));
 	}
@@ -486,12 +994,12 @@ static int t_sync_ioctl(const struct exporter *ex)
  */
 static int t_sync_reaches_exporter(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
-	EXPECT_ERRNO(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), EINVAL);
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_OK(dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_ERRNO(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), EINVAL);
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	close(fd);
 	return PASS;
 }
@@ -515,6 +1023,7 @@ static bool link_is(int fd, const char *want)
 	n = readlink(path, got, sizeof(got) - 1);
 	if (n >= 0)
 		got[n] = 0;
+	trace("readlink = %s%s", n < 0 ? "-1 " : got, n < 0 ? ename(errno) : "");
 	if (strcmp(got, want))
 		diag("readlink %s = \"%s\", want \"%s\"", path, got, want);
 	return !strcmp(got, want);
@@ -528,6 +1037,9 @@ static void expect_name(int fd, const char *name, int line)
 	bool present;
 	const char *got = fdinfo_name(fd, &present);
 
+	trace("fdinfo name = %s%s%s", present ? "\"" : "absent", present ? got : "",
+	      present ? "\"" : "");
+	trace_bufinfo(ino_of(fd));
 	if (name)
 		EXPECT(present && !strcmp(got, name),
 		       "line %d: fdinfo name \"%s\"%s, want \"%s\"", line, got,
@@ -549,7 +1061,7 @@ static int t_set_name(const struct exporter *ex)
 {
 	const char *n31 = "abcdefghijklmnopqrstuvwxyz01234";
 	char n32[33], n40[41], *page;
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	REQUIRE(strlen(n31) == DMA_BUF_NAME_LEN - 1, "bad test name");
@@ -598,7 +1110,7 @@ static int t_proc_fd_link(const struct exporter *ex)
 {
 	const char *n31 = "abcdefghijklmnopqrstuvwxyz01234";
 	char want[64];
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	EXPECT(link_is(fd, "/dmabuf:"), "unnamed");
@@ -614,12 +1126,12 @@ static int t_proc_fd_link(const struct exporter *ex)
 static int t_name_concurrent(const struct exporter *ex)
 {
 	const char *names[2] = { "first-name-of-this-buffer", "second" };
-	int fd = ex->alloc(SIZE), status, i;
+	int fd = alloc_t(ex, SIZE), status, i;
 	pid_t pid;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, names[0]), "set name");
-	pid = fork();
+	pid = fork_untraced();
 	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		/* Readers never see a torn or freed name. */
@@ -645,7 +1157,8 @@ static int t_name_concurrent(const struct exporter *ex)
 			EXPECT(0, "rename %d: %s", i, ename(errno));
 			break;
 		}
-	waitpid(pid, &status, 0);
+	trace("2000 renames while a reader reads = %s", i == 2000 ? "ok" : ename(errno));
+	status = wait_child(pid, "reader");
 	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader failed");
 	close(fd);
 	return PASS;
@@ -661,7 +1174,7 @@ static int t_export_sync_file(const struct exporter *ex)
 		DMA_BUF_SYNC_RW | 1 << 3, 1u << 31, ~0u,
 	};
 	struct dma_buf_export_sync_file *ro;
-	int fd = ex->alloc(SIZE), sf, before, probe;
+	int fd = alloc_t(ex, SIZE), sf, before, probe;
 	unsigned int i;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
@@ -672,6 +1185,8 @@ static int t_export_sync_file(const struct exporter *ex)
 			continue;
 		/* No fences: a signaled sync_file. */
 		EXPECT(sync_file_signaled(sf), "flags %#x: sync_file not signaled", good[i]);
+		trace("sync_file %s, FD_CLOEXEC %s", fd_kind(sf),
+		      fcntl(sf, F_GETFD) & FD_CLOEXEC ? "set" : "clear");
 		EXPECT(fcntl(sf, F_GETFD) & FD_CLOEXEC, "sync_file fd without FD_CLOEXEC");
 		close(sf);
 	}
@@ -679,12 +1194,8 @@ static int t_export_sync_file(const struct exporter *ex)
 	probe = dup(0);
 	close(probe);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct dma_buf_export_sync_file a = { .flags = bad[i], .fd = -1 };
-
-		errno = 0;
-		EXPECT(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &a) == -1 &&
-		       errno == EINVAL, "flags %#x: errno %s, want EINVAL",
-		       bad[i], ename(errno));
+		EXPECT(export_fence(fd, bad[i]) == -1 && errno == EINVAL,
+		       "flags %#x: errno %s, want EINVAL", bad[i], ename(errno));
 	}
 	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, NULL), EFAULT);
 	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, hole()), EFAULT);
@@ -698,10 +1209,12 @@ static int t_export_sync_file(const struct exporter *ex)
 	EXPECT_ERRNO(ioctl(fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, ro), EFAULT);
 	munmap(ro, PG);
 	/* ...and no fd was installed. */
+	trace("fds after the failed exports = %s", count_fds() == before ? "as before" : "changed");
 	EXPECT(count_fds() == before, "fds %d after failed exports, was %d",
 	       count_fds(), before);
 	/* A reserved but never installed slot would not show in /proc. */
 	sf = export_fence(fd, DMA_BUF_SYNC_WRITE);
+	trace("exported fd = %s", sf == probe ? "the lowest free one" : "another");
 	EXPECT(sf == probe, "next free fd %d, was %d: a slot was lost", sf, probe);
 	close(sf);
 	close(fd);
@@ -716,7 +1229,7 @@ static int t_import_sync_file(const struct exporter *ex)
 	};
 	struct bufinfo bi;
 	struct bufinfo_entry *e;
-	int fd = ex->alloc(SIZE), tl, f1, f2, sf, null;
+	int fd = alloc_t(ex, SIZE), tl, f1, f2, sf, null;
 	unsigned long ino;
 	unsigned int i;
 
@@ -746,6 +1259,7 @@ static int t_import_sync_file(const struct exporter *ex)
 
 	/* A pending write fence: readers and writers must wait. */
 	EXPECT_OK(import_fence(fd, f1, DMA_BUF_SYNC_WRITE));
+	trace_bufinfo(ino);
 	REQUIRE(!bufinfo_read(&bi), "bufinfo");
 	e = bufinfo_find(&bi, ino);
 	EXPECT(e && e->fences == 1 && e->unsignalled == 1 &&
@@ -763,6 +1277,7 @@ static int t_import_sync_file(const struct exporter *ex)
 	EXPECT(poll_now(fd, POLLIN | POLLOUT) == (POLLIN | POLLOUT),
 	       "not ready after the fence signaled");
 	close(sf);
+	trace_bufinfo(ino);
 	REQUIRE(!bufinfo_read(&bi), "bufinfo");
 	e = bufinfo_find(&bi, ino);
 	EXPECT(e && e->unsignalled == 0, "bufinfo still shows unsignalled fences");
@@ -772,6 +1287,7 @@ static int t_import_sync_file(const struct exporter *ex)
 	f2 = sw_fence(tl, 2);
 	REQUIRE(f2 >= 0, "sw_sync fence 2");
 	EXPECT_OK(import_fence(fd, f2, DMA_BUF_SYNC_READ));
+	trace_bufinfo(ino);
 	REQUIRE(!bufinfo_read(&bi), "bufinfo");
 	e = bufinfo_find(&bi, ino);
 	EXPECT(e && e->unsignalled == 1, "want one unsignalled fence");
@@ -809,7 +1325,7 @@ static int t_import_merged(const struct exporter *ex)
 	struct sync_merge_data m = { .name = "merged" };
 	struct bufinfo bi;
 	struct bufinfo_entry *e;
-	int fd = ex->alloc(SIZE), t1, t2, a, b;
+	int fd = alloc_t(ex, SIZE), t1, t2, a, b;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	t1 = sw_timeline();
@@ -822,6 +1338,7 @@ static int t_import_merged(const struct exporter *ex)
 	REQUIRE(!ioctl(a, SYNC_IOC_MERGE, &m), "SYNC_IOC_MERGE: %s", ename(errno));
 	/* Every fence inside a merged sync_file lands in the buffer. */
 	EXPECT_OK(import_fence(fd, m.fence, DMA_BUF_SYNC_WRITE));
+	trace_bufinfo(ino_of(fd));
 	REQUIRE(!bufinfo_read(&bi), "bufinfo");
 	e = bufinfo_find(&bi, ino_of(fd));
 	EXPECT(e && e->fences == 2 && e->unsignalled == 2,
@@ -843,7 +1360,7 @@ static int t_import_merged(const struct exporter *ex)
 
 static int t_poll(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE), tl, f, status, ep;
+	int fd = alloc_t(ex, SIZE), tl, f, status, ep, r;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT }, got;
 	long armed, again;
 	pid_t pid;
@@ -866,8 +1383,7 @@ static int t_poll(const struct exporter *ex)
 	EXPECT(armed == again, "count %ld after the first poll, %ld after more", armed, again);
 
 	/* A blocked poller is woken when the fence signals. */
-	fflush(stdout);
-	pid = fork();
+	pid = fork_untraced();
 	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -876,12 +1392,14 @@ static int t_poll(const struct exporter *ex)
 		_exit(n == 1 && p.revents == POLLIN ? 0 : 1);
 	}
 	usleep(200000);
-	EXPECT(waitpid(pid, &status, WNOHANG) == 0, "poller did not block");
+	r = waitpid(pid, &status, WNOHANG);
+	trace("poller after 200 ms = %s", r == 0 ? "blocked" : "returned");
+	EXPECT(r == 0, "poller did not block");
 	EXPECT_OK(sw_inc(tl, 1));
-	waitpid(pid, &status, 0);
+	status = wait_child(pid, "blocked poller");
 	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "blocked poller not woken with POLLIN");
-	for (int i = 0; i < 100 && fdinfo_count(fd) != 1; i++)
+	for (int i = 0; i < 100 && MUTED(fdinfo_count(fd)) != 1; i++)
 		usleep(10000);
 	EXPECT(fdinfo_count(fd) == 1, "count %ld after the callbacks ran, want 1",
 	       fdinfo_count(fd));
@@ -894,9 +1412,12 @@ static int t_poll(const struct exporter *ex)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	REQUIRE(ep >= 0, "epoll_create1");
 	EXPECT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
-	EXPECT(epoll_wait(ep, &got, 1, 0) == 0, "epoll ready with a pending fence");
+	EXPECT(TRY(epoll_wait(ep, &got, 1, 0)) == 0, "epoll ready with a pending fence");
 	EXPECT_OK(sw_inc(tl, 1));
-	EXPECT(epoll_wait(ep, &got, 1, 5000) == 1 &&
+	got.events = 0;
+	r = TRY(epoll_wait(ep, &got, 1, 5000));
+	trace("epoll events = %s", events_name(got.events));
+	EXPECT(r == 1 &&
 	       (got.events & (EPOLLIN | EPOLLOUT)) == (EPOLLIN | EPOLLOUT),
 	       "epoll not woken with IN|OUT (events %#x)", got.events);
 	close(ep);
@@ -917,12 +1438,14 @@ static int t_unknown_ioctl(const struct exporter *ex)
 		_IO('B', 0), 0, 0x5401 /* TCGETS */, 0xdeadbeef,
 	};
 	__u64 arg[8] = { 0 };
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		errno = 0;
-		EXPECT(ioctl(fd, cmds[i], arg) == -1 && errno == ENOTTY,
+		int r = ioctl(fd, cmds[i], arg);
+
+		trace("ioctl(%#lx) = %d%s%s", cmds[i], r, r ? " " : "", r ? ename(errno) : "");
+		EXPECT(r == -1 && errno == ENOTTY,
 		       "ioctl %#lx: errno %s, want ENOTTY", cmds[i], ename(errno));
 	}
 	close(fd);
@@ -931,12 +1454,13 @@ static int t_unknown_ioctl(const struct exporter *ex)
 
 static int t_fdinfo(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE), d;
+	int fd = alloc_t(ex, SIZE), d;
 	char *info, want[128], v[64];
 	const char *ps, *pc, *pe;
 	void *p;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	trace_fdinfo(fd);
 	info = fdinfo_of(fd);
 	REQUIRE(info, "no fdinfo");
 	/* The exact lines tools parse. */
@@ -958,12 +1482,13 @@ static int t_fdinfo(const struct exporter *ex)
 	free(info);
 
 	/* count follows the references to the file: fds and mappings. */
-	d = dup(fd);
+	d = TRY_FD(dup(fd));
 	EXPECT(fdinfo_count(fd) == 2 && bufinfo_count(ino_of(fd)) == 2,
 	       "after dup: fdinfo %ld, bufinfo %ld, want 2", fdinfo_count(fd),
 	       bufinfo_count(ino_of(fd)));
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "mmap");
+	trace_fdinfo(d);
 	EXPECT(fdinfo_count(d) == 3 && bufinfo_count(ino_of(fd)) == 3,
 	       "mapped: fdinfo %ld, bufinfo %ld, want 3", fdinfo_count(d),
 	       bufinfo_count(ino_of(fd)));
@@ -981,11 +1506,15 @@ static int t_bufinfo(const struct exporter *ex)
 	struct bufinfo bi;
 	struct bufinfo_entry *e;
 	char want[256];
-	int fd = ex->alloc(SIZE), fd2, before;
+	int fd = alloc_t(ex, SIZE), fd2, before;
 	unsigned long bytes;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
+	trace_bufinfo(ino_of(fd));
 	REQUIRE(!bufinfo_read(&bi), "cannot read %s", BUFINFO_PATH);
+	trace("bufinfo header = %s, totals line = %s, totals match the list = %s",
+	      bi.header_ok ? "6.12's" : "other", bi.total_ok ? "present" : "absent",
+	      bi.total_objects == bi.objects && bi.total_bytes == bi.bytes ? "yes" : "no");
 	EXPECT(bi.header_ok, "header differs from 6.12's:\n%.200s", bi.text);
 	EXPECT(bi.total_ok, "no \"Total N objects, N bytes\" line");
 	EXPECT(bi.total_objects == bi.objects && bi.total_bytes == bi.bytes,
@@ -1013,15 +1542,19 @@ static int t_bufinfo(const struct exporter *ex)
 	bytes = bi.bytes;
 	bufinfo_free(&bi);
 
-	fd2 = ex->alloc(2 * SIZE);
+	fd2 = alloc_t(ex, 2 * SIZE);
 	REQUIRE(fd2 >= 0, "second allocation");
+	trace_bufinfo(ino_of(fd2));
 	REQUIRE(!bufinfo_read(&bi), "bufinfo");
+	trace("with a second buffer: %+d objects, %+ld bytes", bi.objects - before,
+	      (long)(bi.bytes - bytes));
 	EXPECT(bi.objects == before + 1 && bi.bytes == bytes + 2 * SIZE &&
 	       bi.total_objects == bi.objects && bi.total_bytes == bi.bytes,
 	       "with a second buffer: %d objects, %lu bytes (totals %d, %lu)",
 	       bi.objects, bi.bytes, bi.total_objects, bi.total_bytes);
 	bufinfo_free(&bi);
 	close(fd2);
+	trace("objects after closing the second = %+d", bufinfo_objects() - before);
 	EXPECT(bufinfo_objects() == before, "closed buffer still listed");
 	close(fd);
 	return PASS;
@@ -1057,15 +1590,15 @@ static int consumer(int sock, const struct exporter *ex)
 		diag("consumer: mmap: %s", ename(errno));
 		return 1;
 	}
-	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	if (verify(p, SIZE / 2, 7) >= 0) {
 		diag("consumer: producer's data not seen");
 		return 1;
 	}
-	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	fill(p + SIZE / 2, SIZE / 2, 9);
-	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 	if (write(sock, &ack, 1) != 1)
 		return 1;
 	/* Stay mapped until the producer has looked. */
@@ -1085,26 +1618,25 @@ static int share_over_socket(const struct exporter *ex, bool sender_closes)
 	char c;
 	pid_t pid;
 
-	fd = ex->alloc(SIZE);
+	fd = alloc_t(ex, SIZE);
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	ino = ino_of(fd);
 	REQUIRE(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
 	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, "passed-over-socket"), "name");
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap");
-	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	fill(p, SIZE / 2, 7);
-	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 
-	REQUIRE(!send_fd(sv[0], fd, &ino, sizeof(ino)), "sendmsg: %s", ename(errno));
+	REQUIRE(!TRY(send_fd(sv[0], fd, &ino, sizeof(ino))), "sendmsg: %s", ename(errno));
 	if (sender_closes) {
 		/* Only the message in flight holds the buffer now. */
 		munmap(p, SIZE);
 		close(fd);
-		EXPECT(bufinfo_has(ino), "buffer in flight was freed");
+		EXPECT(listed(ino), "buffer in flight was freed");
 	}
-	fflush(stdout);
-	pid = fork();
+	pid = fork_untraced();
 	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		close(sv[0]);
@@ -1118,11 +1650,11 @@ static int share_over_socket(const struct exporter *ex, bool sender_closes)
 	if (read(sv[0], &c, 1) != 1) {
 		EXPECT(0, "consumer did not answer");
 	} else if (!sender_closes) {
-		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		EXPECT(verify(p + SIZE / 2, SIZE / 2, 9) < 0,
 		       "consumer's writes not seen by the producer");
 		EXPECT(verify(p, SIZE / 2, 7) < 0, "producer's half changed");
-		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+		sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		/* Producer fd + mapping, consumer fd + mapping. */
 		EXPECT(fdinfo_count(fd) == 4, "count %ld while both map it, want 4",
 		       fdinfo_count(fd));
@@ -1132,7 +1664,7 @@ static int share_over_socket(const struct exporter *ex, bool sender_closes)
 	}
 	if (write(sv[0], "x", 1) != 1)
 		EXPECT(0, "write to consumer");
-	waitpid(pid, &status, 0);
+	status = wait_child(pid, "consumer");
 	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "consumer failed");
 	close(sv[0]);
 	if (!sender_closes) {
@@ -1155,7 +1687,7 @@ static int t_scm_rights_sender_closed(const struct exporter *ex)
 
 static int t_fork(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE), status;
+	int fd = alloc_t(ex, SIZE), status;
 	unsigned char *p;
 	pid_t pid;
 
@@ -1163,8 +1695,7 @@ static int t_fork(const struct exporter *ex)
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap");
 	fill(p, SIZE, 3);
-	fflush(stdout);
-	pid = fork();
+	pid = fork_untraced();
 	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		unsigned char *q;
@@ -1182,7 +1713,7 @@ static int t_fork(const struct exporter *ex)
 		close(fd);
 		_exit(0);
 	}
-	waitpid(pid, &status, 0);
+	status = wait_child(pid, "child");
 	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (%d)",
 	       WEXITSTATUS(status));
 	EXPECT(verify(p + SIZE / 2, SIZE / 2, 5) < 0, "child's mmap writes not seen");
@@ -1196,7 +1727,7 @@ static int t_fork(const struct exporter *ex)
 
 static int t_close_while_mapped(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	unsigned long ino;
 	unsigned char *p;
 
@@ -1207,7 +1738,7 @@ static int t_close_while_mapped(const struct exporter *ex)
 	fill(p, SIZE, 11);
 	close(fd);
 	/* The mapping keeps the buffer. */
-	EXPECT(bufinfo_has(ino), "buffer gone while still mapped");
+	EXPECT(listed(ino), "buffer gone while still mapped");
 	EXPECT(bufinfo_count(ino) == 1, "count %ld, want 1 (the mapping)",
 	       bufinfo_count(ino));
 	EXPECT(verify(p, SIZE, 11) < 0, "contents changed after close");
@@ -1221,7 +1752,7 @@ static int t_close_while_mapped(const struct exporter *ex)
 static int t_close_while_polled(const struct exporter *ex)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT };
-	int fd = ex->alloc(SIZE), tl, f, ep;
+	int fd = alloc_t(ex, SIZE), tl, f, ep;
 	unsigned long ino;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
@@ -1234,12 +1765,12 @@ static int t_close_while_polled(const struct exporter *ex)
 	EXPECT(poll_now(fd, POLLIN | POLLOUT) == 0, "ready with a pending fence");
 	/* Callbacks are armed: closing must neither free nor crash. */
 	close(fd);
-	EXPECT(bufinfo_has(ino), "buffer freed while a poll callback is armed");
+	EXPECT(listed(ino), "buffer freed while a poll callback is armed");
 	EXPECT_OK(sw_inc(tl, 1));
 	EXPECT(wait_gone(ino), "buffer not released after its fence signaled");
 
 	/* Again with an epoll registration outliving the fd. */
-	fd = ex->alloc(SIZE);
+	fd = alloc_t(ex, SIZE);
 	REQUIRE(fd >= 0, "allocation 2");
 	ino = ino_of(fd);
 	f = sw_fence(tl, 2);
@@ -1254,7 +1785,7 @@ static int t_close_while_polled(const struct exporter *ex)
 	close(ep);
 
 	/* And with the timeline destroyed instead of signaled. */
-	fd = ex->alloc(SIZE);
+	fd = alloc_t(ex, SIZE);
 	REQUIRE(fd >= 0, "allocation 3");
 	ino = ino_of(fd);
 	f = sw_fence(tl, 5);
@@ -1269,7 +1800,7 @@ static int t_close_while_polled(const struct exporter *ex)
 
 static int t_close_with_sync_file(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE), tl, f, sf, stub;
+	int fd = alloc_t(ex, SIZE), tl, f, sf, stub;
 	unsigned long ino;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
@@ -1321,19 +1852,22 @@ static bool maps_line(void *addr, char *out, size_t len)
 
 static int t_proc_maps(const struct exporter *ex)
 {
-	int fd = ex->alloc(SIZE);
+	int fd = alloc_t(ex, SIZE);
 	char line[512], want[128];
 	void *p;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "mmap");
+	trace_maps(p);
+	trace("fstat ino = ino%d", ino_index(ino_of(fd)));
 	REQUIRE(maps_line(p, line, sizeof(line)), "mapping not in /proc/self/maps");
 	snprintf(want, sizeof(want), " %lu ", ino_of(fd));
 	EXPECT(strstr(line, want), "maps line lacks inode %lu: %s", ino_of(fd), line);
 	EXPECT(strstr(line, " /dmabuf:") && line[strlen(line) - 1] == ':',
 	       "unnamed: maps line %s", line);
-	REQUIRE(!ioctl(fd, DMA_BUF_SET_NAME_A, "mapped-name"), "set name");
+	REQUIRE(!TRY(ioctl(fd, DMA_BUF_SET_NAME_A, "mapped-name")), "set name");
+	trace_maps(p);
 	REQUIRE(maps_line(p, line, sizeof(line)), "mapping gone from /proc/self/maps");
 	EXPECT(strstr(line, " /dmabuf:mapped-name"), "named: maps line %s", line);
 	munmap(p, SIZE);
@@ -1343,13 +1877,15 @@ static int t_proc_maps(const struct exporter *ex)
 
 static int t_many_buffers(const struct exporter *ex)
 {
-	int before = bufinfo_objects(), fds[32], i;
+	int before = bufinfo_objects(), fds[32], i, fails = failures;
 
+	/* Traced as a summary: 32 times the same calls. */
+	trace_mute++;
 	for (i = 0; i < 32; i++) {
 		void *p;
 		int sf;
 
-		fds[i] = ex->alloc(SIZE);
+		fds[i] = alloc_t(ex, SIZE);
 		REQUIRE(fds[i] >= 0, "allocation %d: %s", i, strerror(errno));
 		p = map(fds[i], SIZE, PROT_READ | PROT_WRITE, 0);
 		REQUIRE(p != MAP_FAILED, "mmap %d", i);
@@ -1360,10 +1896,15 @@ static int t_many_buffers(const struct exporter *ex)
 		EXPECT(sf >= 0, "export %d", i);
 		close(sf);
 	}
+	trace_mute--;
+	trace("32 buffers allocated, mapped, named, exported = %s",
+	      failures == fails ? "ok" : "failed");
+	trace("objects listed = %+d", bufinfo_objects() - before);
 	EXPECT(bufinfo_objects() == before + 32, "listed %d, want %d",
 	       bufinfo_objects(), before + 32);
 	for (i = 0; i < 32; i++)
 		close(fds[i]);
+	trace("objects listed after closing = %+d", bufinfo_objects() - before);
 	EXPECT(bufinfo_objects() == before, "listed %d after closing, want %d",
 	       bufinfo_objects(), before);
 	return PASS;
@@ -1375,8 +1916,7 @@ static int t_bufinfo_churn(const struct exporter *ex)
 	int status, i;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
+	pid = fork_untraced();
 	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		for (i = 0; i < 300; i++) {
@@ -1392,8 +1932,10 @@ static int t_bufinfo_churn(const struct exporter *ex)
 		}
 		_exit(0);
 	}
+	/* How far this gets before the reader is done depends on timing. */
+	trace_mute++;
 	for (i = 0; i < 300; i++) {
-		int fd = ex->alloc(SIZE), sf;
+		int fd = alloc_t(ex, SIZE), sf;
 
 		if (fd < 0) {
 			EXPECT(0, "allocation %d: %s", i, strerror(errno));
@@ -1410,6 +1952,9 @@ static int t_bufinfo_churn(const struct exporter *ex)
 	}
 	waitpid(pid, &status, 0);
 reaped:
+	trace_mute--;
+	trace("reader listing while buffers come and go: %s",
+	      WIFEXITED(status) && !WEXITSTATUS(status) ? "consistent" : "failed");
 	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bufinfo reader failed");
 	return PASS;
 }
@@ -1424,14 +1969,14 @@ static int t_memfd_coherent(const struct exporter *ex)
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	m = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	REQUIRE(p != MAP_FAILED && m != MAP_FAILED, "mmap");
-	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	fill(p, SIZE, 21);
-	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 	EXPECT(verify(m, SIZE, 21) < 0, "dma-buf writes not in the memfd");
 	fill(m, SIZE, 22);
-	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	EXPECT(verify(p, SIZE, 22) < 0, "memfd writes not in the dma-buf");
-	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	munmap(p, SIZE);
 	munmap(m, SIZE);
 	close(fd);
@@ -1581,7 +2126,7 @@ static int t_fail_nth(const struct exporter *ex)
 	nth = open(FAIL_NTH_PATH, O_RDWR | O_CLOEXEC);
 	REQUIRE(nth >= 0, "%s: %s", FAIL_NTH_PATH, strerror(errno));
 
-	c.buf = ex->alloc(SIZE);
+	c.buf = alloc_t(ex, SIZE);
 	tl = sw_timeline();
 	tl2 = sw_timeline();
 	REQUIRE(c.buf >= 0 && tl >= 0 && tl2 >= 0, "buffer or timelines");
@@ -1597,8 +2142,13 @@ static int t_fail_nth(const struct exporter *ex)
 
 	for (unsigned int i = 0; i < sizeof(nth_ops) / sizeof(nth_ops[0]); i++) {
 		const struct nth_op *op = &nth_ops[i];
-		int n, failed = 0;
+		int n, failed = 0, fails = failures;
+		/* What the failures answered: 0 (the call got through anyway) or errno. */
+		bool answered[256] = { false };
+		char seen[128] = "";
 
+		/* How many allocations a call makes is not ABI: one summary. */
+		trace_mute++;
 		for (n = 1; n <= NTH_MAX; n++) {
 			int fds, bufs, err;
 			bool hit;
@@ -1623,6 +2173,7 @@ static int t_fail_nth(const struct exporter *ex)
 				break;
 			}
 			failed++;
+			answered[err & 255] = true;
 			/* ENOSPC: shmem's answer when memfd_create cannot get an inode. */
 			EXPECT(r >= 0 || err == ENOMEM || err == ENFILE || err == EMFILE ||
 			       err == ENOSPC,
@@ -1637,6 +2188,13 @@ static int t_fail_nth(const struct exporter *ex)
 			if (op->done)
 				op->done(&c);
 		}
+		trace_mute--;
+		for (int e = 0; e < 256; e++)
+			if (answered[e])
+				snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen),
+					 "%s%s", seen[0] ? "," : "", e ? ename(e) : "ok");
+		trace("fail-nth %s: failed allocations answered {%s}, %s", op->name, seen,
+		      failures == fails ? "clean" : "not clean");
 		EXPECT(n <= NTH_MAX, "%s still failing after %d allocations", op->name, NTH_MAX);
 		diag("%s/%s: %d allocation(s) failed in turn", ex->name, op->name, failed);
 	}
@@ -1658,6 +2216,11 @@ static int t_fail_nth(const struct exporter *ex)
 static int t_uapi_layout(const struct exporter *ex)
 {
 	(void)ex;
+	trace("SYNC %#lx SET_NAME_A %#lx SET_NAME_B %#lx EXPORT %#lx IMPORT %#lx NAME_LEN %d",
+	      (unsigned long)DMA_BUF_IOCTL_SYNC, (unsigned long)DMA_BUF_SET_NAME_A,
+	      (unsigned long)DMA_BUF_SET_NAME_B,
+	      (unsigned long)DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+	      (unsigned long)DMA_BUF_IOCTL_IMPORT_SYNC_FILE, DMA_BUF_NAME_LEN);
 	EXPECT(DMA_BUF_IOCTL_SYNC == 0x40086200, "SYNC %#lx", (unsigned long)DMA_BUF_IOCTL_SYNC);
 	EXPECT(DMA_BUF_SET_NAME_A == 0x40046201, "SET_NAME_A %#lx", (unsigned long)DMA_BUF_SET_NAME_A);
 	EXPECT(DMA_BUF_SET_NAME_B == 0x40086201, "SET_NAME_B %#lx", (unsigned long)DMA_BUF_SET_NAME_B);
@@ -1697,7 +2260,8 @@ static const struct tcase cases[] = {
 	{ "mmap-past-end", t_mmap_past_end },
 	{ "mmap-readonly-fd", t_mmap_readonly_fd, .readonly = true },
 	{ "mprotect-upgrade-rdwr-fd", t_mprotect_upgrade },
-	{ "mremap-growth-refused", t_mremap_growth },
+	{ "mmap-private", t_mmap_private },
+	{ "mremap-growth", t_mremap_growth },
 	{ "sync-ioctl-flags", t_sync_ioctl },
 	{ "sync-reaches-exporter", t_sync_reaches_exporter, .only = "udmabuf" },
 	{ "set-name", t_set_name },
@@ -1724,12 +2288,14 @@ static const struct tcase cases[] = {
 };
 
 /* Run one case in a child; the child also checks for leaks around it. */
-static int run_case(const struct tcase *tc, const struct exporter *ex)
+static int run_case(const struct tcase *tc, const struct exporter *ex,
+		    const char *name)
 {
 	int status, r;
 	pid_t pid;
 
 	fflush(stdout);
+	snprintf(trace_prefix, sizeof(trace_prefix), "%s", name);
 	pid = fork();
 	if (pid < 0)
 		return FAIL;
@@ -1737,6 +2303,7 @@ static int run_case(const struct tcase *tc, const struct exporter *ex)
 		int fds = count_fds(), bufs = bufinfo_objects(), i;
 
 		failures = 0;
+		tracing = true;
 		/* A peer that gave up must fail the case, not kill it. */
 		signal(SIGPIPE, SIG_IGN);
 		alarm(60);
@@ -1754,23 +2321,40 @@ static int run_case(const struct tcase *tc, const struct exporter *ex)
 			     bufinfo_objects(), bufs);
 			r = FAIL;
 		}
+		trace("after the case: fds %s, buffers %s",
+		      count_fds() == fds ? "as before" : "leaked",
+		      bufinfo_objects() == bufs ? "as before" : "leaked");
 		fflush(stdout);
 		_exit(r);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	tracing = true;
 	if (WIFSIGNALED(status)) {
 		diag("case died with signal %d (%s)", WTERMSIG(status),
 		     strsignal(WTERMSIG(status)));
+		trace("case = died, %s", sigabbrev_np(WTERMSIG(status)));
+		tracing = false;
 		return FAIL;
 	}
+	trace("case = %s", WEXITSTATUS(status) == PASS ? "ok" : "not ok");
+	tracing = false;
 	return WEXITSTATUS(status);
 }
 
 int main(int argc, char **argv)
 {
 	const char *only = argc > 1 ? argv[1] : NULL;
+	const char *trace_path = getenv("DMABUF_TRACE");
 	int n = 0, failed = 0, start_bufs, start_fds;
+
+	if (trace_path && *trace_path) {
+		/* Opened before anything is counted: it is one of our fds. */
+		trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (trace_fd < 0)
+			fprintf(stderr, "cannot write the trace %s: %s\n", trace_path,
+				strerror(errno));
+	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	PG = page_size();
@@ -1802,9 +2386,13 @@ int main(int argc, char **argv)
 			n++;
 			if (!tc->once && !present) {
 				printf("ok %d %s # SKIP %s missing\n", n, name, ex->dev);
+				snprintf(trace_prefix, sizeof(trace_prefix), "%s", name);
+				tracing = true;
+				trace("case = skipped, no %s", ex->dev);
+				tracing = false;
 				continue;
 			}
-			r = run_case(tc, ex);
+			r = run_case(tc, ex, name);
 			if (r == PASS)
 				printf("ok %d %s\n", n, name);
 			else {
@@ -1815,6 +2403,12 @@ int main(int argc, char **argv)
 	}
 	/* Nothing leaked across the whole run either. */
 	n++;
+	snprintf(trace_prefix, sizeof(trace_prefix), "no-buffer-or-fd-leaked");
+	tracing = true;
+	trace("after all cases: fds %s, buffers %s",
+	      count_fds() == start_fds ? "as before" : "leaked",
+	      bufinfo_objects() == start_bufs ? "as before" : "leaked");
+	tracing = false;
 	if (bufinfo_objects() == start_bufs && count_fds() == start_fds && start_bufs >= 0) {
 		printf("ok %d no-buffer-or-fd-leaked\n", n);
 	} else {

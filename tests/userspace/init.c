@@ -7,7 +7,9 @@
  *
  * /tests.list holds one program per line: "NAME TIMEOUT_SECONDS PATH [ARG...]".
  * /results/NAME.status gets "exit N" or "signal N"; /results/done marks
- * that init got through the whole list.
+ * that init got through the whole list.  Each program finds
+ * /results/NAME.trace in $DMABUF_TRACE, for the trace of what it observed
+ * (programs that keep none ignore it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,6 +101,9 @@ static void run(char *line)
 		close(pipefd[1]);
 		close(out);
 		setpgid(0, 0);
+		/* Where a program that traces what it observes writes it. */
+		snprintf(path, sizeof(path), "/results/%s.trace", name);
+		setenv("DMABUF_TRACE", path, 1);
 		/* A pending alarm survives execve: the per-program timeout. */
 		alarm(timeout);
 		execv(argv[0], argv);
