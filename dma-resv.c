@@ -383,8 +383,9 @@ static void resv_add_unreserved(struct dma_resv *obj, struct dma_fence *fence,
  * usage level.  Otherwise @fence goes into the slot of a signaled fence, or
  * into one reserved with dma_resv_reserve_fences() during this lock hold.
  * Adding without a reservation is a driver bug and WARNs; the object stays
- * consistent.  Container fences (arrays, chains) are refused with a WARN:
- * add their components one by one.
+ * consistent.  Container fences (arrays, chains) WARN too, since drivers
+ * are to add their components, but are added all the same, so that later
+ * users still wait for them.
  *
  * Context: any context with the reservation lock held; does not sleep,
  * except to wait for @fence when it has no reserved slot and no memory.
@@ -396,8 +397,7 @@ void dma_resv_add_fence(struct dma_resv *obj, struct dma_fence *fence,
 	u32 i, len, reuse = U32_MAX;
 
 	dma_resv_assert_held(obj);
-	if (WARN_ON(dma_fence_is_container(fence)))
-		return;
+	WARN_ON(dma_fence_is_container(fence));
 	if (WARN_ON(usage > DMA_RESV_USAGE_BOOKKEEP))
 		usage = DMA_RESV_USAGE_KERNEL;
 
@@ -802,8 +802,8 @@ EXPORT_SYMBOL_GPL(dma_resv_get_fences);
  * @fence: set to NULL when nothing is pending, to the only pending fence,
  *	or to a new &struct dma_fence_array of all of them; referenced
  *
- * The result may be a container, which dma_resv_add_fence() refuses: do
- * not add it back to a reservation object.
+ * The result may be a container, which dma_resv_add_fence() WARNs about:
+ * add its components instead.
  *
  * Context: process context, may sleep and allocate.
  *
@@ -842,47 +842,45 @@ int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 }
 EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
 
-/* The sleeping half of dma_resv_wait_timeout(), for a non-zero @timeout. */
-static long resv_wait(struct dma_resv *obj, enum dma_resv_usage usage,
-		      bool intr, unsigned long timeout)
-{
-	struct dma_resv_iter it __uninitialized;	/* see get_fences */
-	struct dma_fence *fence;
-	long left;
-
-	might_sleep();
-	left = min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT);
-	dma_resv_iter_begin(&it, obj, usage);
-	dma_resv_for_each_fence_unlocked(&it, fence) {
-		left = dma_fence_wait_timeout(fence, intr, left);
-		if (left <= 0)
-			break;
-	}
-	dma_resv_iter_end(&it);
-	return left;
-}
-
 /**
  * dma_resv_wait_timeout - wait until an object's fences have signaled
  * @obj: the reservation object, locked or not
  * @usage: the highest usage level to wait for
  * @intr: whether a signal may interrupt the wait
  * @timeout: the longest total wait, in jiffies; MAX_SCHEDULE_TIMEOUT for
- *	no limit, 0 to only check without sleeping
+ *	no limit, 0 to only check without blocking
  *
- * Context: with a non-zero @timeout, process context (sleeps); lock order
- * allows the reservation lock to be held.  With @timeout == 0, any context.
+ * Each pending fence is waited for with dma_fence_wait_timeout(), also for
+ * a zero @timeout: that enables signaling and asks the fence's ->wait hook,
+ * which may find it done when nothing else does.
  *
- * Return: the time left (at least 1) when everything has signaled, 0 on
- * timeout (or, for @timeout == 0, when something is still pending), or
- * -ERESTARTSYS when interrupted.
+ * Context: process context; may sleep (and says so with might_sleep())
+ * whenever a fence is pending, whatever @timeout; lock order allows the
+ * reservation lock to be held.  Only fences known to be signaled are passed
+ * over without that.
+ *
+ * Return: for a non-zero @timeout, the time left (at least 1) when
+ * everything has signaled; for @timeout == 0, 1 when everything has
+ * signaled (or what the last fence's wait said); 0 when something is still
+ * pending at the end of the time; -ERESTARTSYS when interrupted, which with
+ * @intr a pending signal may also cause for @timeout == 0.
  */
 long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 			   bool intr, unsigned long timeout)
 {
-	if (!timeout)
-		return dma_resv_test_signaled(obj, usage) ? 1 : 0;
-	return resv_wait(obj, usage, intr, timeout);
+	struct dma_resv_iter it __uninitialized;	/* see get_fences */
+	struct dma_fence *fence;
+	long left;
+
+	left = timeout ? min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT) : 1;
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		left = dma_fence_wait_timeout(fence, intr, timeout ? left : 0);
+		if (left <= 0)
+			break;
+	}
+	dma_resv_iter_end(&it);
+	return left;
 }
 EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
 

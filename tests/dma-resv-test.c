@@ -42,6 +42,7 @@ struct tfence {
 	struct resv_test *owner;
 	u32 magic;
 	bool hw_done;		/* what ->signaled reports */
+	unsigned int waits;	/* calls of ->wait */
 	bool has_deadline;
 	ktime_t deadline;
 };
@@ -87,7 +88,36 @@ static const struct dma_fence_ops tfence_ops = {
 	.release = tfence_release,
 };
 
-static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
+/* No ->signaled: only its ->wait finds it done, as with vmwgfx's fences. */
+static long tfence_wait_done(struct dma_fence *f, bool intr, long timeout)
+{
+	to_tfence(f)->waits++;
+	return timeout ? timeout : 1;
+}
+
+static const struct dma_fence_ops tfence_wait_ops = {
+	.get_driver_name = tfence_name,
+	.get_timeline_name = tfence_name,
+	.wait = tfence_wait_done,
+	.release = tfence_release,
+};
+
+/* Done as soon as someone enables signaling: false signals it at once. */
+static bool tfence_enable_done(struct dma_fence *f)
+{
+	return false;
+}
+
+static const struct dma_fence_ops tfence_enable_ops = {
+	.get_driver_name = tfence_name,
+	.get_timeline_name = tfence_name,
+	.enable_signaling = tfence_enable_done,
+	.release = tfence_release,
+};
+
+static struct dma_fence *mkfence_with(struct kunit *test,
+				      const struct dma_fence_ops *ops,
+				      u64 context, u64 seqno)
 {
 	struct resv_test *rt = test->priv;
 	struct tfence *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
@@ -96,14 +126,25 @@ static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
 	spin_lock_init(&tf->lock);
 	tf->owner = rt;
 	tf->magic = TFENCE_MAGIC;
-	dma_fence_init(&tf->base, &tfence_ops, &tf->lock, context, seqno);
+	dma_fence_init(&tf->base, ops, &tf->lock, context, seqno);
 	atomic_inc(&rt->made);
 	return &tf->base;
 }
 
+static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
+{
+	return mkfence_with(test, &tfence_ops, context, seqno);
+}
+
+static struct dma_fence *mkfence_ops(struct kunit *test,
+				     const struct dma_fence_ops *ops)
+{
+	return mkfence_with(test, ops, dma_fence_context_alloc(1), 1);
+}
+
 static struct dma_fence *mkfence_new(struct kunit *test)
 {
-	return mkfence(test, dma_fence_context_alloc(1), 1);
+	return mkfence_ops(test, &tfence_ops);
 }
 
 static unsigned int refs(struct dma_fence *f)
@@ -1008,7 +1049,8 @@ static void test_readd_promotes(struct kunit *test)
 	dma_fence_put(f);
 }
 
-static void test_container_refused(struct kunit *test)
+/* 6.12 WARNs about containers and still adds them: they are waited for. */
+static void test_container_kept(struct kunit *test)
 {
 	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
 	struct dma_fence **arr = kmalloc_array(2, sizeof(*arr), GFP_KERNEL);
@@ -1032,9 +1074,17 @@ static void test_container_refused(struct kunit *test)
 	dma_resv_add_fence(&obj, &chain->base, DMA_RESV_USAGE_WRITE);
 	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
-					  NULL, 0), 0);
-	KUNIT_EXPECT_EQ(test, refs(&array->base), 1);
-	KUNIT_EXPECT_EQ(test, refs(&chain->base), 1);
+					  NULL, 0), 2);
+	KUNIT_EXPECT_EQ(test, refs(&array->base), 2);
+	KUNIT_EXPECT_EQ(test, refs(&chain->base), 2);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 0);
+	dma_fence_signal(a);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
+							DMA_RESV_USAGE_WRITE));
+	dma_fence_signal(b);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 1);
 
 	dma_resv_fini(&obj);
 	dma_fence_put(&array->base);
@@ -1229,7 +1279,7 @@ static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_same_context_replacement),
 	KUNIT_CASE(test_no_degrade),
 	KUNIT_CASE(test_readd_promotes),
-	KUNIT_CASE(test_container_refused),
+	KUNIT_CASE(test_container_kept),
 	KUNIT_CASE(test_add_unreserved),
 	KUNIT_CASE(test_add_unreserved_nomem),
 	KUNIT_CASE(test_replace_fences),
@@ -1327,11 +1377,8 @@ static void test_wait_timeout(struct kunit *test)
 	add_one(test, &obj, a, DMA_RESV_USAGE_READ);
 	add_one(test, &obj, k, DMA_RESV_USAGE_BOOKKEEP);
 
-	/* A zero timeout never sleeps: fine in atomic context. */
-	preempt_disable();
-	ret = dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ, false, 0);
-	preempt_enable();
-	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
+						    false, 0), 0);
 	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
 						    true, 1), 0);
 	/* Only the bookkeeping fence is above WRITE... */
@@ -1532,6 +1579,66 @@ static void test_locked_walk_sees_adds(struct kunit *test)
 	dma_fence_put(b);
 }
 
+/*
+ * A zero timeout asks each pending fence, as dma_fence_wait_timeout() does:
+ * signaling is enabled and ->wait is called, which may find it done.
+ */
+static void test_wait_zero_asks_fences(struct kunit *test)
+{
+	struct dma_fence *w = mkfence_ops(test, &tfence_wait_ops);
+	struct dma_fence *e = mkfence_ops(test, &tfence_enable_ops);
+	struct dma_fence *p = mkfence_new(test), *done;
+	struct dma_resv obj;
+
+	dma_resv_init(&obj);
+	add_one(test, &obj, w, DMA_RESV_USAGE_WRITE);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
+							DMA_RESV_USAGE_WRITE));
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 1);
+	KUNIT_EXPECT_EQ(test, to_tfence(w)->waits, 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+					 &w->flags));
+
+	add_one(test, &obj, e, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
+						    false, 0), 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_SIGNALED_BIT,
+					 &e->flags));
+	KUNIT_EXPECT_EQ(test, to_tfence(w)->waits, 2);
+
+	/* A fence nobody can find done: busy, or interrupted by a signal. */
+	add_one(test, &obj, p, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    false, 0), 0);
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    true, 0), -ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    false, 0), 0);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+	dma_resv_fini(&obj);
+
+	/* Fences known to be signaled are passed over without a call. */
+	done = mkfence_ops(test, &tfence_wait_ops);
+	dma_fence_signal(done);
+	dma_resv_init(&obj);
+	add_one(test, &obj, done, DMA_RESV_USAGE_KERNEL);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_KERNEL,
+						    false, 0), 1);
+	KUNIT_EXPECT_EQ(test, to_tfence(done)->waits, 0);
+	dma_resv_fini(&obj);
+	dma_fence_put(w);
+	dma_fence_put(e);
+	dma_fence_put(p);
+	dma_fence_put(done);
+}
+
 static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_get_fences_nomem),
 	KUNIT_CASE(test_singleton_array),
@@ -1541,6 +1648,7 @@ static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_describe),
 	KUNIT_CASE(test_unlocked_restart),
 	KUNIT_CASE(test_locked_walk_sees_adds),
+	KUNIT_CASE(test_wait_zero_asks_fences),
 	{}
 };
 
