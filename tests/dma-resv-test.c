@@ -819,7 +819,11 @@ static void test_reserve_huge(struct kunit *test)
 	dma_fence_put(f);
 }
 
-/* A reservation that fits is served from the list in place. */
+/*
+ * A reservation that fits is served from the list in place; with
+ * CONFIG_DEBUG_MUTEXES only within one lock hold, since the unlock forgets
+ * the room and the next hold's reservation allocates, as in 6.12.
+ */
 static void test_reserve_no_realloc(struct kunit *test)
 {
 	struct dma_resv_list *list;
@@ -837,12 +841,16 @@ static void test_reserve_no_realloc(struct kunit *test)
 	for (i = 0; i < 3; i++) {
 		f[i] = mkfence_new(test);
 		add_one(test, &obj, f[i], DMA_RESV_USAGE_WRITE);
-		KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(obj.fences), list);
+		KUNIT_EXPECT_EQ(test, rcu_access_pointer(obj.fences) == list,
+				!IS_ENABLED(CONFIG_DEBUG_MUTEXES));
+		list = rcu_access_pointer(obj.fences);
 	}
 	/* Several reservations in one hold do not add up. */
 	resv_lock(test, &obj);
 	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	list = rcu_access_pointer(obj.fences);
 	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(obj.fences), list);
 	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, walk_unlocked(test, &obj, DMA_RESV_USAGE_WRITE),
 			3);
@@ -1022,12 +1030,19 @@ static void test_no_degrade(struct kunit *test)
 	dma_fence_put(f2);
 }
 
-/* Adding a fence again only ever promotes it, and never duplicates it. */
+/*
+ * Adding a fence again with a lower level moves it there; with a higher
+ * level, 6.12 adds a second entry.
+ */
 static void test_readd_promotes(struct kunit *test)
 {
+	static const enum dma_resv_usage want[] = {
+		DMA_RESV_USAGE_READ, DMA_RESV_USAGE_BOOKKEEP,
+	};
 	struct dma_fence *f = mkfence_new(test), *seen[2];
 	struct dma_resv_iter cursor;
 	struct dma_resv obj;
+	unsigned int n = 0;
 
 	dma_resv_init(&obj);
 	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
@@ -1036,15 +1051,20 @@ static void test_readd_promotes(struct kunit *test)
 	add_one(test, &obj, f, DMA_RESV_USAGE_READ);
 	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
 							DMA_RESV_USAGE_READ));
-	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
 	KUNIT_EXPECT_EQ(test, refs(f), 2);
-	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
-					  seen, 2), 1);
+	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(test, refs(f), 3);
 	resv_lock(test, &obj);
-	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP, seen[0])
-		KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
-				DMA_RESV_USAGE_READ);
+	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP,
+				seen[0]) {
+		KUNIT_EXPECT_PTR_EQ(test, seen[0], f);
+		if (n < ARRAY_SIZE(want))
+			KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+					want[n]);
+		n++;
+	}
 	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, n, 2);
 	dma_resv_fini(&obj);
 	dma_fence_put(f);
 }
@@ -1265,6 +1285,95 @@ static void test_copy_nomem(struct kunit *test)
 	dma_fence_put(b);
 }
 
+/* The list's address, without the tag a locked walk may have put on it. */
+static void *list_addr(struct dma_resv *obj)
+{
+	return (void *)((unsigned long)rcu_access_pointer(obj->fences) &
+			~DMA_RESV_LIST_WALKED);
+}
+
+/* What 6.12's list holds when asked for @want: its whole kmalloc bucket. */
+static size_t upstream_capacity(size_t want)
+{
+	const size_t hdr = sizeof(struct rcu_head) + 2 * sizeof(u32);
+
+	return (kmalloc_size_roundup(hdr + want * sizeof(void *)) - hdr) /
+	       sizeof(void *);
+}
+
+/*
+ * Within one hold, a list is replaced exactly when 6.12 replaces its own:
+ * the first one holds the bucket of max(4, n) fences, each later one that
+ * of max(len + n, twice the previous size).  That decides when signaled
+ * fences disappear from locked walks and bufinfo.
+ */
+static void test_capacity_as_upstream(struct kunit *test)
+{
+	struct dma_fence *f[40];
+	size_t cap = upstream_capacity(4);
+	struct dma_resv obj;
+	unsigned int i;
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	list = list_addr(&obj);
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+		if (i < cap) {
+			KUNIT_EXPECT_PTR_EQ_MSG(test, list_addr(&obj), list,
+						"fence %u", i);
+		} else {
+			KUNIT_EXPECT_PTR_NE_MSG(test, list_addr(&obj), list,
+						"fence %u", i);
+			cap = upstream_capacity(max_t(size_t, i + 1, 2 * cap));
+			list = list_addr(&obj);
+		}
+		f[i] = mkfence_new(test);
+		dma_resv_add_fence(&obj, f[i], DMA_RESV_USAGE_READ);
+	}
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  NULL, 0), ARRAY_SIZE(f));
+	dma_resv_fini(&obj);
+	for (i = 0; i < ARRAY_SIZE(f); i++)
+		dma_fence_put(f[i]);
+}
+
+/*
+ * A signaled fence stays visible to locked walks until a reservation
+ * replaces the list: in the next hold with CONFIG_DEBUG_MUTEXES (whose
+ * unlock forgets the room), not before the list is full without it.
+ */
+static void test_prune_on_next_hold(struct kunit *test)
+{
+	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
+	struct dma_resv obj;
+	bool debug = IS_ENABLED(CONFIG_DEBUG_MUTEXES);
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 2), 0);
+	dma_resv_add_fence(&obj, a, DMA_RESV_USAGE_WRITE);
+	dma_resv_add_fence(&obj, b, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(&obj);
+	dma_fence_signal(a);
+	list = list_addr(&obj);
+
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	KUNIT_EXPECT_EQ(test, list_addr(&obj) != list, debug);
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  NULL, 0), debug ? 1 : 2);
+	KUNIT_EXPECT_EQ(test, refs(a), debug ? 1 : 2);
+	dma_resv_fini(&obj);
+	dma_fence_put(a);
+	dma_fence_put(b);
+}
+
 static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_empty),
 	KUNIT_CASE_PARAM(test_one_fence_each_level, usage_gen_params),
@@ -1285,6 +1394,8 @@ static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_replace_fences),
 	KUNIT_CASE(test_copy_fences),
 	KUNIT_CASE(test_copy_nomem),
+	KUNIT_CASE(test_capacity_as_upstream),
+	KUNIT_CASE(test_prune_on_next_hold),
 	{}
 };
 
@@ -1639,6 +1750,147 @@ static void test_wait_zero_asks_fences(struct kunit *test)
 	dma_fence_put(done);
 }
 
+/*
+ * An unlocked reader takes the last fence of list L1 and "sleeps"; the
+ * fences signal and new lists replace L1 until one lands at L1's address,
+ * with a pending fence at index 0 and a shorter length.  The reader must
+ * notice that this is not its list, start over and find that fence.
+ */
+static void test_unlocked_aba(struct kunit *test)
+{
+	struct dma_fence *f[4], *other[3], *pending;
+	unsigned long deadline = jiffies + 20 * HZ;
+	struct dma_resv_iter it;
+	struct dma_resv obj, src;
+	unsigned int i, tries;
+	bool reused;
+	void *l1;
+
+	dma_resv_init(&obj);
+	dma_resv_init(&src);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 4), 0);
+	for (i = 0; i < 4; i++) {
+		f[i] = mkfence_new(test);
+		dma_resv_add_fence(&obj, f[i], DMA_RESV_USAGE_READ);
+		if (i < 3)
+			dma_fence_signal(f[i]);
+	}
+	dma_resv_unlock(&obj);
+	l1 = list_addr(&obj);
+
+	/* Copies of @src have L1's size, but only @pending at index 0. */
+	pending = mkfence_new(test);
+	resv_lock(test, &src);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&src, 4), 0);
+	dma_resv_add_fence(&src, pending, DMA_RESV_USAGE_READ);
+	for (i = 0; i < 3; i++) {
+		other[i] = mkfence_new(test);
+		dma_resv_add_fence(&src, other[i], DMA_RESV_USAGE_READ);
+		dma_fence_signal(other[i]);
+	}
+	dma_resv_unlock(&src);
+
+	dma_resv_iter_begin(&it, &obj, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_PTR_EQ(test, dma_resv_iter_first_unlocked(&it), f[3]);
+	dma_fence_signal(f[3]);
+
+	for (tries = 1; ; tries++) {
+		resv_lock(test, &obj);
+		KUNIT_ASSERT_EQ(test, dma_resv_copy_fences(&obj, &src), 0);
+		dma_resv_unlock(&obj);
+		if (list_addr(&obj) == l1 || time_after(jiffies, deadline))
+			break;
+		/* Free the retired lists; KASAN's quarantine needs many. */
+		if (tries < 64 || !(tries % 1024))
+			kvfree_rcu_barrier();
+		cond_resched();
+	}
+	reused = list_addr(&obj) == l1;
+	if (reused) {
+		kunit_info(test, "a new list got L1's address after %u tries\n",
+			   tries);
+		KUNIT_EXPECT_PTR_EQ(test, dma_resv_iter_next_unlocked(&it),
+				    pending);
+		KUNIT_EXPECT_TRUE(test, dma_resv_iter_is_restarted(&it));
+		KUNIT_EXPECT_LE(test, it.index, it.num_fences);
+		KUNIT_EXPECT_LE(test, it.num_fences, 1);
+		KUNIT_EXPECT_FALSE(test,
+				   dma_resv_test_signaled(&obj,
+							  DMA_RESV_USAGE_READ));
+	}
+	dma_resv_iter_end(&it);
+	dma_resv_fini(&obj);
+	dma_resv_fini(&src);
+	for (i = 0; i < 4; i++)
+		dma_fence_put(f[i]);
+	for (i = 0; i < 3; i++)
+		dma_fence_put(other[i]);
+	dma_fence_put(pending);
+	if (!reused)
+		kunit_skip(test, "no list got L1's address in %u tries\n",
+			   tries);
+}
+
+/*
+ * A reservation inside a locked walk replaces the list; as in 6.12 the
+ * walk goes on over the list it began with, signaled fence included, and
+ * not over the new one.  That list and the fences only it referenced stay
+ * alive until the unlock, even though the caller slept long enough for RCU
+ * to free anything it could (KASAN would see a use after free).
+ */
+static void test_locked_walk_keeps_list(struct kunit *test)
+{
+	struct resv_test *rt = test->priv;
+	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
+	struct dma_fence *c = mkfence_new(test), *d = mkfence_new(test);
+	struct dma_fence *seen[4], *f;
+	struct dma_resv_iter cursor;
+	struct dma_resv obj;
+	unsigned int n = 0, released;
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 3), 0);
+	dma_resv_add_fence(&obj, a, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, b, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, c, DMA_RESV_USAGE_READ);
+	dma_fence_signal(b);
+	dma_fence_put(b);	/* the object holds b's last reference */
+	released = atomic_read(&rt->released);
+	list = list_addr(&obj);
+
+	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP, f) {
+		if (n < ARRAY_SIZE(seen))
+			seen[n] = f;
+		if (n++)
+			continue;
+		KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 64), 0);
+		KUNIT_EXPECT_PTR_NE(test, list_addr(&obj), list);
+		dma_resv_add_fence(&obj, d, DMA_RESV_USAGE_READ);
+		synchronize_rcu();
+		kvfree_rcu_barrier();
+	}
+	KUNIT_ASSERT_EQ(test, n, 3);
+	KUNIT_EXPECT_PTR_EQ(test, seen[0], a);
+	KUNIT_EXPECT_PTR_EQ(test, seen[1], b);
+	KUNIT_EXPECT_PTR_EQ(test, seen[2], c);
+	KUNIT_EXPECT_EQ(test, dma_fence_is_signaled(seen[1]), true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rt->released), released);
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rt->released) - released, 1);
+
+	/* The next walk is on the new list: a, c, d. */
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  seen, 4), 3);
+	KUNIT_EXPECT_PTR_EQ(test, seen[2], d);
+	dma_resv_fini(&obj);
+	dma_fence_put(a);
+	dma_fence_put(c);
+	dma_fence_put(d);
+}
+
 static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_get_fences_nomem),
 	KUNIT_CASE(test_singleton_array),
@@ -1649,6 +1901,8 @@ static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_unlocked_restart),
 	KUNIT_CASE(test_locked_walk_sees_adds),
 	KUNIT_CASE(test_wait_zero_asks_fences),
+	KUNIT_CASE_SLOW(test_unlocked_aba),
+	KUNIT_CASE(test_locked_walk_keeps_list),
 	{}
 };
 
