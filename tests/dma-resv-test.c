@@ -18,6 +18,7 @@
 #include <linux/dma-fence-array.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -957,11 +958,15 @@ static void test_first_free_slot_taken(struct kunit *test)
 	struct dma_fence *a1 = mkfence(test, ctx, 1), *a2 = mkfence(test, ctx, 2);
 	struct dma_resv obj;
 
+	/* One hold: with CONFIG_DEBUG_MUTEXES a new hold reallocates. */
 	dma_resv_init(&obj);
-	add_one(test, &obj, done, DMA_RESV_USAGE_READ);
-	add_one(test, &obj, a1, DMA_RESV_USAGE_READ);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 3), 0);
+	dma_resv_add_fence(&obj, done, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, a1, DMA_RESV_USAGE_READ);
 	dma_fence_signal(done);
-	add_one(test, &obj, a2, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, a2, DMA_RESV_USAGE_READ);
+	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, refs(done), 1);
 	KUNIT_EXPECT_EQ(test, refs(a1), 2);
 	KUNIT_EXPECT_EQ(test, refs(a2), 2);
@@ -1105,6 +1110,11 @@ static void test_container_kept(struct kunit *test)
 	dma_fence_signal(b);
 	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
 						    false, 0), 1);
+	/*
+	 * The wait enabled the array's signaling: it signals, and drops what
+	 * it holds, from irq_work.
+	 */
+	irq_work_sync(&array->work);
 
 	dma_resv_fini(&obj);
 	dma_fence_put(&array->base);
