@@ -57,19 +57,31 @@
  * (reusing the slot of a signaled fence, or one whose fence a later fence
  * of the same context supersedes) or store a new one past the end before
  * publishing the longer @len.  Dropping signaled fences for good happens
- * only when the list is copied into a new, bigger one, which is published
- * as a whole; readers notice the new list and start over.
+ * only when the list is copied into a new one, which is published as a
+ * whole; readers notice the new list and start over.
  *
- * @cap is what the allocation holds; @limit (debug builds only) is what the
- * current lock holder has reserved, and falls back to @len on unlock.
+ * @max is how far appends may go: what the allocation holds until
+ * dma_resv_reset_max_fences() lowers it to @len at unlock (debug builds), so
+ * that the next hold's reservation has to allocate, as in 6.12.  Lists are
+ * sized as 6.12 sizes its own (see list_alloc()), which decides when
+ * signaled fences are pruned; locked walks and bufinfo show that moment.
+ *
+ * @gen tells lists apart where their addresses cannot: an unlocked reader
+ * that slept holding a fence may come back to a list that kmalloc() gave
+ * the address of the one it left.  Each new list of an object gets the
+ * previous list's @gen plus one, and an object that had a list never goes
+ * back to none (an emptied list is bumped in place instead), so a value
+ * never returns for the same object.
+ *
+ * @retired chains the lists replaced while a locked walk of this lock hold
+ * may still be on them; they keep their fence references until the unlock.
  */
 struct dma_resv_list {
 	struct rcu_head rcu;
 	u32 len;
-	u32 cap;
-#ifdef CONFIG_DEBUG_MUTEXES
-	u32 limit;
-#endif
+	u32 max;
+	unsigned long gen;
+	struct dma_resv_list *retired;
 	unsigned long ent[];
 };
 
@@ -77,6 +89,7 @@ struct dma_resv_list {
 
 static_assert(DMA_RESV_USAGE_BOOKKEEP <= RESV_USAGE_MASK);
 static_assert(__alignof__(struct dma_fence) > RESV_USAGE_MASK);
+static_assert(__alignof__(struct dma_resv_list) > DMA_RESV_LIST_WALKED);
 
 DEFINE_WD_CLASS(reservation_ww_class);
 EXPORT_SYMBOL(reservation_ww_class);
@@ -105,32 +118,43 @@ static inline void ent_store(struct dma_resv_list *fl, unsigned int i,
 	smp_store_release(&fl->ent[i], ent_pack(fence, usage));
 }
 
-/* Slots the lock holder may fill by appending. */
-static inline u32 list_room(const struct dma_resv_list *fl)
-{
-#ifdef CONFIG_DEBUG_MUTEXES
-	return fl->limit;
-#else
-	return fl->cap;
-#endif
-}
-
-static inline void list_reserve(struct dma_resv_list *fl, u32 end)
-{
-#ifdef CONFIG_DEBUG_MUTEXES
-	fl->limit = max(fl->limit, end);
-#endif
-}
-
 /* Signaled as far as anyone has noticed: a flag test, no callbacks. */
 static inline bool fence_known_signaled(struct dma_fence *fence)
 {
 	return test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags);
 }
 
+/*
+ * @obj->fences carries DMA_RESV_LIST_WALKED in its low bit while a locked
+ * walk of the current lock hold may be on one of the object's lists.
+ */
+static inline struct dma_resv_list *list_untag(struct dma_resv_list *fl)
+{
+	return (struct dma_resv_list *)((unsigned long)fl &
+					~DMA_RESV_LIST_WALKED);
+}
+
 static inline struct dma_resv_list *resv_list(struct dma_resv *obj)
 {
-	return rcu_dereference_protected(obj->fences, dma_resv_held(obj));
+	return list_untag(rcu_dereference_protected(obj->fences,
+						    dma_resv_held(obj)));
+}
+
+static inline struct dma_resv_list *resv_list_rcu(struct dma_resv *obj)
+{
+	return list_untag(rcu_dereference(obj->fences));
+}
+
+static inline bool resv_walked(struct dma_resv *obj)
+{
+	return (unsigned long)rcu_access_pointer(obj->fences) &
+	       DMA_RESV_LIST_WALKED;
+}
+
+/* What an unlocked cursor keeps of its list: the generation (0: none). */
+static inline unsigned long list_id(const struct dma_resv_list *fl)
+{
+	return fl ? READ_ONCE(fl->gen) : 0;
 }
 
 /* The out-of-line half of dma_resv_kmalloc(), which KUnit can redirect. */
@@ -143,36 +167,36 @@ EXPORT_SYMBOL_IF_KUNIT(dma_resv_kunit_kmalloc);
 
 #define RESV_LIST_MAX	((KMALLOC_MAX_SIZE - sizeof(struct dma_resv_list)) / \
 			 sizeof(unsigned long))
-/*
- * Most objects never hold more than a few fences: their first list is one
- * small bucket whose size is known at build time, so that kmalloc() picks
- * the cache without a lookup.
- */
-#define RESV_SMALL_LIST	64
 
-/* A list for at least @want entries, using all of its kmalloc bucket. */
+/*
+ * How many fences 6.12 fits into a list asked for @want: all of the kmalloc
+ * bucket behind its header of an rcu_head and two counters.  Ours has a
+ * bigger header and allocates what it needs for the same count, so that
+ * lists fill up, and signaled fences get pruned, when they do in 6.12.
+ */
+static size_t list_capacity(size_t want)
+{
+	const size_t hdr = sizeof(struct rcu_head) + 2 * sizeof(u32);
+
+	return (kmalloc_size_roundup(hdr + want * sizeof(void *)) - hdr) /
+	       sizeof(void *);
+}
+
+/* A list for at least @want entries, not yet published. */
 static struct dma_resv_list *list_alloc(size_t want, gfp_t gfp)
 {
 	struct dma_resv_list *fl;
-	size_t size;
+	size_t max;
 
-	if (want > RESV_LIST_MAX)
-		return NULL;
-	if (struct_size(fl, ent, want) <= RESV_SMALL_LIST) {
-		size = RESV_SMALL_LIST;
-		fl = dma_resv_kmalloc(RESV_SMALL_LIST, gfp);
-	} else {
-		size = kmalloc_size_roundup(struct_size(fl, ent, want));
-		fl = dma_resv_kmalloc(size, gfp);
-	}
+	/* Callers made sure that what they need fits; doubling may not. */
+	want = min_t(size_t, want, RESV_LIST_MAX);
+	max = min_t(size_t, list_capacity(want), RESV_LIST_MAX);
+	fl = dma_resv_kmalloc(struct_size(fl, ent, max), gfp);
 	if (!fl)
 		return NULL;
 	fl->len = 0;
-	fl->cap = min_t(size_t, RESV_LIST_MAX,
-			(size - sizeof(*fl)) / sizeof(fl->ent[0]));
-#ifdef CONFIG_DEBUG_MUTEXES
-	fl->limit = 0;
-#endif
+	fl->max = max;
+	fl->retired = NULL;
 	return fl;
 }
 
@@ -199,6 +223,37 @@ static void list_discard(struct dma_resv_list *fl)
 	kfree(fl);
 }
 
+/* Release @fl and the lists retired behind it. */
+static void list_release_chain(struct dma_resv_list *fl)
+{
+	while (fl) {
+		struct dma_resv_list *next = fl->retired;
+
+		list_release(fl);
+		fl = next;
+	}
+}
+
+/*
+ * Make @new, filled and holding its own references, @obj's list in place of
+ * @old.  Returns @old when the caller is to release it; NULL when a locked
+ * walk may still be on it, in which case it waits, with its references,
+ * for dma_resv_end_locked_walks() at unlock.
+ */
+static struct dma_resv_list *resv_publish(struct dma_resv *obj,
+					  struct dma_resv_list *old,
+					  struct dma_resv_list *new)
+{
+	unsigned long walked = resv_walked(obj) ? DMA_RESV_LIST_WALKED : 0;
+
+	new->gen = list_id(old) + 1;
+	if (walked)
+		new->retired = old;
+	rcu_assign_pointer(obj->fences,
+			   (struct dma_resv_list *)((unsigned long)new | walked));
+	return walked ? NULL : old;
+}
+
 /**
  * dma_resv_init - set up a reservation object
  * @obj: the object, in memory owned by the caller
@@ -223,55 +278,61 @@ EXPORT_SYMBOL(dma_resv_init);
  */
 void dma_resv_fini(struct dma_resv *obj)
 {
-	struct dma_resv_list *fl = rcu_dereference_protected(obj->fences, 1);
+	struct dma_resv_list *fl;
 
+	fl = list_untag(rcu_dereference_protected(obj->fences, 1));
 	RCU_INIT_POINTER(obj->fences, NULL);
-	if (fl)
-		list_release(fl);
+	list_release_chain(fl);
 	ww_mutex_destroy(&obj->lock);
 }
 EXPORT_SYMBOL(dma_resv_fini);
 
 /*
- * Replace @obj's list by one with room for @extra more fences, leaving out
- * the signaled ones.
+ * The size 6.12 gives the list that makes room for @extra more fences:
+ * double a list that is full, or start at four.
+ */
+static size_t resv_grow_target(const struct dma_resv_list *fl,
+			       unsigned int extra)
+{
+	if (fl && fl->max)
+		return max_t(size_t, (size_t)fl->len + extra,
+			     2 * (size_t)fl->max);
+	return max_t(size_t, 4, roundup_pow_of_two(extra));
+}
+
+/*
+ * Replace @obj's list by one of @want entries, leaving out the signaled
+ * fences.
  */
 static int resv_grow(struct dma_resv *obj, struct dma_resv_list *old,
-		     unsigned int extra, gfp_t gfp)
+		     size_t want, gfp_t gfp)
 {
 	struct dma_resv_list *new;
-	size_t live = 0, want;
+	bool walked = resv_walked(obj);
 	u32 i, j;
 
-	/* Count first, so that a list full of signaled fences shrinks. */
-	for (i = 0; old && i < old->len; i++)
-		if (!dma_fence_is_signaled(ent_fence(old->ent[i])))
-			live++;
-
-	if (extra > RESV_LIST_MAX - live)
-		return -ENOMEM;
-	/* Double the pending set, so that steady growth reallocates rarely. */
-	want = max3(live + extra, 2 * live, (size_t)4);
 	new = list_alloc(want, gfp);
 	if (!new)
 		return -ENOMEM;
 
-	/* The references move along with the entries. */
 	for (i = 0; old && i < old->len; i++) {
 		struct dma_fence *fence = ent_fence(old->ent[i]);
 
-		if (!fence_known_signaled(fence) && new->len < new->cap)
-			new->ent[new->len++] = old->ent[i];
+		if (dma_fence_is_signaled(fence))
+			continue;
+		new->ent[new->len++] = old->ent[i];
+		/* A walked list keeps its references until the unlock. */
+		if (walked)
+			dma_fence_get(fence);
 	}
-	list_reserve(new, new->len + extra);
-	rcu_assign_pointer(obj->fences, new);	/* publish the whole copy */
+	old = resv_publish(obj, old, new);
 	if (!old)
 		return 0;
 
 	/*
 	 * Only now that no reader can find them anymore, drop the fences that
-	 * stayed behind.  The new list is a subsequence of the old one, so a
-	 * single pass over both tells which.
+	 * stayed behind; the others' references moved along.  The new list is
+	 * a subsequence of the old one, so a single pass over both tells which.
 	 */
 	for (i = 0, j = 0; i < old->len; i++) {
 		if (j < new->len && new->ent[j] == old->ent[i])
@@ -291,9 +352,10 @@ static int resv_grow(struct dma_resv *obj, struct dma_resv_list *old,
  * Guarantees that the next @num_fences calls of dma_resv_add_fence() on
  * @obj, within this lock hold, find a slot without allocating.  Calls do
  * not add up: each one makes sure of @num_fences free slots from the
- * current state.  The reservation ends with the lock hold; with
- * CONFIG_DEBUG_MUTEXES, dma_resv_unlock() forgets it so that a caller
- * relying on an older reservation is caught.
+ * current state.  When the list has no room, it is replaced by a bigger one
+ * without the signaled fences.  The reservation ends with the lock hold;
+ * with CONFIG_DEBUG_MUTEXES, dma_resv_unlock() forgets it, so that the next
+ * reservation allocates and a caller relying on an older one is caught.
  *
  * Context: process context, may sleep and allocate (GFP_KERNEL), with the
  * reservation lock held.
@@ -319,11 +381,11 @@ int dma_resv_reserve_fences(struct dma_resv *obj, unsigned int num_fences)
 		return -EINVAL;
 
 	fl = resv_list(obj);
-	if (fl && num_fences <= fl->cap - fl->len) {
-		list_reserve(fl, fl->len + num_fences);
+	if (fl && num_fences <= fl->max - fl->len)
 		return 0;
-	}
-	return resv_grow(obj, fl, num_fences, GFP_KERNEL);
+	if (num_fences > RESV_LIST_MAX - (fl ? fl->len : 0))
+		return -ENOMEM;
+	return resv_grow(obj, fl, resv_grow_target(fl, num_fences), GFP_KERNEL);
 }
 EXPORT_SYMBOL(dma_resv_reserve_fences);
 
@@ -334,7 +396,7 @@ EXPORT_SYMBOL(dma_resv_reserve_fences);
  *
  * Called by dma_resv_unlock() in CONFIG_DEBUG_MUTEXES builds, so that
  * adding a fence requires a dma_resv_reserve_fences() in the same lock
- * hold.  The memory itself is kept for the next reservation.
+ * hold, which then allocates a new list.
  */
 void dma_resv_reset_max_fences(struct dma_resv *obj)
 {
@@ -342,16 +404,35 @@ void dma_resv_reset_max_fences(struct dma_resv *obj)
 
 	dma_resv_assert_held(obj);
 	if (fl)
-		fl->limit = fl->len;
+		fl->max = fl->len;
 }
 EXPORT_SYMBOL(dma_resv_reset_max_fences);
 #endif
 
+/**
+ * dma_resv_end_locked_walks - release what this hold's locked walks needed
+ * @obj: the reservation object, locked by the caller
+ *
+ * Called by dma_resv_unlock() when a locked walk ran during the hold: the
+ * lists replaced since then, kept with their fence references because a
+ * walk may still have been on them, are released.
+ */
+void dma_resv_end_locked_walks(struct dma_resv *obj)
+{
+	struct dma_resv_list *fl = resv_list(obj), *chain;
+
+	dma_resv_assert_held(obj);
+	chain = fl->retired;
+	fl->retired = NULL;
+	RCU_INIT_POINTER(obj->fences, fl);
+	list_release_chain(chain);
+}
+EXPORT_SYMBOL(dma_resv_end_locked_walks);
+
 /*
  * A driver added a fence it had not reserved a slot for.  Keep the object
- * consistent and the fence waited for: use memory that happens to be there,
- * or allocate without sleeping, or as a last resort wait for the fence so
- * that leaving it out loses nothing.
+ * consistent and the fence waited for: allocate without sleeping, or as a
+ * last resort wait for the fence so that leaving it out loses nothing.
  */
 static void resv_add_unreserved(struct dma_resv *obj, struct dma_fence *fence,
 				enum dma_resv_usage usage)
@@ -359,13 +440,12 @@ static void resv_add_unreserved(struct dma_resv *obj, struct dma_fence *fence,
 	struct dma_resv_list *fl = resv_list(obj);
 
 	WARN(1, "dma-resv: fence added without dma_resv_reserve_fences()\n");
-	if (!fl || fl->len >= fl->cap) {
-		if (resv_grow(obj, fl, 1, GFP_NOWAIT | __GFP_NOWARN)) {
-			dma_fence_wait(fence, false);
-			return;
-		}
-		fl = resv_list(obj);
+	if (resv_grow(obj, fl, resv_grow_target(fl, 1),
+		      GFP_NOWAIT | __GFP_NOWARN)) {
+		dma_fence_wait(fence, false);
+		return;
 	}
+	fl = resv_list(obj);
 	ent_store(fl, fl->len, dma_fence_get(fence), usage);
 	/* The entry before the length: pairs with iter_restart(). */
 	smp_store_release(&fl->len, fl->len + 1);
@@ -377,14 +457,15 @@ static void resv_add_unreserved(struct dma_resv *obj, struct dma_fence *fence,
  * @fence: the fence; the object takes its own reference
  * @usage: what the fence's operation does with the buffer
  *
- * If @obj already holds a fence of @fence's context that @fence follows on
- * that timeline, with the same or a higher usage level, @fence takes its
- * place.  Adding a fence that is already in @obj only ever lowers its
- * usage level.  Otherwise @fence goes into the slot of a signaled fence, or
- * into one reserved with dma_resv_reserve_fences() during this lock hold.
- * Adding without a reservation is a driver bug and WARNs; the object stays
- * consistent.  Container fences (arrays, chains) are refused with a WARN:
- * add their components one by one.
+ * @fence takes the first slot whose fence is signaled, or is of @fence's
+ * context, not later than @fence on that timeline and of the same or a
+ * higher usage level; otherwise it is appended, into a slot reserved with
+ * dma_resv_reserve_fences() during this lock hold.  So adding a fence that
+ * is already in @obj with a lower level moves it there, while adding it
+ * with a higher level adds a second entry.  Adding without a reservation
+ * is a driver bug and WARNs; the object stays consistent.  Container fences
+ * (arrays, chains) WARN too, since drivers are to add their components,
+ * but are added all the same, so that later users still wait for them.
  *
  * Context: any context with the reservation lock held; does not sleep,
  * except to wait for @fence when it has no reserved slot and no memory.
@@ -393,11 +474,10 @@ void dma_resv_add_fence(struct dma_resv *obj, struct dma_fence *fence,
 			enum dma_resv_usage usage)
 {
 	struct dma_resv_list *fl;
-	u32 i, len, reuse = U32_MAX;
+	u32 i, len;
 
 	dma_resv_assert_held(obj);
-	if (WARN_ON(dma_fence_is_container(fence)))
-		return;
+	WARN_ON(dma_fence_is_container(fence));
 	if (WARN_ON(usage > DMA_RESV_USAGE_BOOKKEEP))
 		usage = DMA_RESV_USAGE_KERNEL;
 
@@ -407,38 +487,16 @@ void dma_resv_add_fence(struct dma_resv *obj, struct dma_fence *fence,
 		unsigned long ent = fl->ent[i];
 		struct dma_fence *old = ent_fence(ent);
 
-		if (old->context == fence->context) {
-			if (old == fence) {
-				if (usage < ent_usage(ent))
-					ent_store(fl, i, fence, usage);
-				return;
-			}
-			if (ent_usage(ent) >= usage &&
-			    dma_fence_is_later(fence, old)) {
-				reuse = i;
-				break;
-			}
-		}
-		/*
-		 * The first free slot ends the search.  Looking on for the
-		 * same context costs a cache miss per fence and would only
-		 * save a slot that pruning frees once the old fence signals.
-		 */
-		if (dma_fence_is_signaled(old)) {
-			reuse = i;
-			break;
+		if ((old->context == fence->context && ent_usage(ent) >= usage &&
+		     dma_fence_is_later_or_same(fence, old)) ||
+		    dma_fence_is_signaled(old)) {
+			ent_store(fl, i, dma_fence_get(fence), usage);
+			dma_fence_put(old);
+			return;
 		}
 	}
 
-	if (reuse != U32_MAX) {
-		struct dma_fence *old = ent_fence(fl->ent[reuse]);
-
-		ent_store(fl, reuse, dma_fence_get(fence), usage);
-		dma_fence_put(old);
-		return;
-	}
-
-	if (unlikely(!fl || len >= list_room(fl))) {
+	if (unlikely(!fl || len >= fl->max)) {
 		resv_add_unreserved(obj, fence, usage);
 		return;
 	}
@@ -483,11 +541,15 @@ void dma_resv_replace_fences(struct dma_resv *obj, uint64_t context,
 }
 EXPORT_SYMBOL(dma_resv_replace_fences);
 
-/* Start an unlocked walk over whatever list the cursor's object has now. */
-static void iter_restart(struct dma_resv_iter *it,
-			 struct dma_resv_list *fl)
+/*
+ * Unlocked walks.  The cursor's @fences holds the list's generation, not
+ * its address: between two steps the walker may sleep, its list may be
+ * freed and a later one may get the same address.  It is only compared
+ * with the generation of the list the object has at the next step.
+ */
+static void iter_restart(struct dma_resv_iter *it, struct dma_resv_list *fl)
 {
-	it->fences = fl;
+	it->fences = (struct dma_resv_list *)list_id(fl);
 	/* Entries below the length are complete: pairs with the appends. */
 	it->num_fences = fl ? smp_load_acquire(&fl->len) : 0;
 	it->index = 0;
@@ -495,15 +557,24 @@ static void iter_restart(struct dma_resv_iter *it,
 }
 
 /*
- * Under RCU: the next pending fence from the cursor's position, with a
- * reference, or NULL at the end, or an error pointer when the list was
+ * Under RCU: is @fl, the object's list when the walk went on, no longer the
+ * cursor's?  Either the object has another one, or @fl was emptied in place.
+ */
+static bool iter_stale(struct dma_resv_iter *it, struct dma_resv_list *fl)
+{
+	return resv_list_rcu(it->obj) != fl ||
+	       list_id(fl) != (unsigned long)it->fences;
+}
+
+/*
+ * Under RCU: the next pending fence of @fl from the cursor's position, with
+ * a reference, or NULL at the end, or an error pointer when the list was
  * replaced under us.  Fences known to be signaled, or above the cursor's
  * usage level, are skipped before their reference count is touched.
  */
-static struct dma_fence *iter_scan(struct dma_resv_iter *it)
+static struct dma_fence *iter_scan(struct dma_resv_iter *it,
+				   struct dma_resv_list *fl)
 {
-	struct dma_resv_list *fl = it->fences;
-
 	while (it->index < it->num_fences) {
 		unsigned long ent = READ_ONCE(fl->ent[it->index]);
 		struct dma_fence *fence = ent_fence(ent);
@@ -516,12 +587,12 @@ static struct dma_fence *iter_scan(struct dma_resv_iter *it)
 		if (!dma_fence_get_rcu(fence)) {
 			/*
 			 * The fence is being freed, so its slot was rewritten
-			 * or the whole list replaced: look again.
+			 * or the whole list replaced or emptied: look again,
+			 * after the failed refcount read.
 			 */
-			if (rcu_dereference(it->obj->fences) != fl)
-				return ERR_PTR(-EAGAIN);
-			/* Reload the slot after the failed refcount read. */
 			smp_rmb();
+			if (iter_stale(it, fl))
+				return ERR_PTR(-EAGAIN);
 			continue;
 		}
 		it->index++;
@@ -543,14 +614,19 @@ static struct dma_fence *iter_walk(struct dma_resv_iter *it)
 	struct dma_fence *fence;
 
 	for (;;) {
-		fl = rcu_dereference(it->obj->fences);
-		if (fl != it->fences)
+		fl = resv_list_rcu(it->obj);
+		/*
+		 * A generation only repeats after it wrapped (2^32 new lists
+		 * on 32-bit); even then the cursor never reads past the end.
+		 */
+		if (list_id(fl) != (unsigned long)it->fences ||
+		    (fl && it->num_fences > READ_ONCE(fl->len)))
 			iter_restart(it, fl);
-		fence = iter_scan(it);
+		fence = iter_scan(it, fl);
 		if (IS_ERR(fence))
 			continue;
 		/* Do not end the walk on a list that is already stale. */
-		if (!fence && rcu_access_pointer(it->obj->fences) != fl)
+		if (!fence && iter_stale(it, fl))
 			continue;
 		return fence;
 	}
@@ -575,7 +651,7 @@ struct dma_fence *dma_resv_iter_first_unlocked(struct dma_resv_iter *it)
 	dma_fence_put(it->fence);
 	it->fence = NULL;
 	rcu_read_lock();
-	iter_restart(it, rcu_dereference(it->obj->fences));
+	iter_restart(it, resv_list_rcu(it->obj));
 	/*
 	 * A published list only grows, so an empty one was empty when we
 	 * found it in the object: nothing to walk, nothing to recheck.
@@ -610,12 +686,11 @@ struct dma_fence *dma_resv_iter_next_unlocked(struct dma_resv_iter *it)
 }
 EXPORT_SYMBOL(dma_resv_iter_next_unlocked);
 
+/* Locked walks stay on the list they started on, re-reading its length. */
 static struct dma_fence *iter_step_locked(struct dma_resv_iter *it)
 {
-	/* Read the list afresh: the caller may add fences during the walk. */
-	struct dma_resv_list *fl = resv_list(it->obj);
+	struct dma_resv_list *fl = it->fences;
 
-	it->fences = fl;
 	while (fl && it->index < fl->len) {
 		unsigned long ent = fl->ent[it->index++];
 
@@ -633,7 +708,10 @@ static struct dma_fence *iter_step_locked(struct dma_resv_iter *it)
  *
  * Usually called through dma_resv_for_each_fence().  Returns every fence at
  * or below the cursor's usage level, signaled ones included, without taking
- * references; the walk never restarts.
+ * references; the walk never restarts.  It stays on the list the object
+ * has now: fences added to that list during the walk are seen, while a
+ * reservation that replaces the list leaves the walk on the old one, which
+ * is kept, with its fences, until dma_resv_unlock().
  *
  * Context: the reservation lock must be held for the whole walk.
  *
@@ -641,14 +719,20 @@ static struct dma_fence *iter_step_locked(struct dma_resv_iter *it)
  */
 struct dma_fence *dma_resv_iter_first(struct dma_resv_iter *it)
 {
+	struct dma_resv_list *fl;
 	struct dma_fence *fence;
 
 	dma_resv_assert_held(it->obj);
+	fl = resv_list(it->obj);
+	/* Keep what the walk is on alive until the unlock. */
+	if (fl && !resv_walked(it->obj))
+		RCU_INIT_POINTER(it->obj->fences,
+				 (struct dma_resv_list *)((unsigned long)fl |
+							  DMA_RESV_LIST_WALKED));
+	it->fences = fl;
 	it->index = 0;
-	it->num_fences = 0;
+	it->num_fences = fl ? fl->len : 0;
 	fence = iter_step_locked(it);
-	if (it->fences)
-		it->num_fences = it->fences->len;
 	it->is_restarted = true;
 	return fence;
 }
@@ -670,13 +754,31 @@ struct dma_fence *dma_resv_iter_next(struct dma_resv_iter *it)
 }
 EXPORT_SYMBOL_GPL(dma_resv_iter_next);
 
+/*
+ * Empty @fl in place: with no fences it takes no memory worth freeing, and
+ * the object must not go back to having no list (see struct dma_resv_list).
+ * The new generation sends unlocked readers back to the start; the next
+ * reservation allocates, as for an object without a list.
+ */
+static void list_empty_in_place(struct dma_resv_list *fl)
+{
+	u32 i, len = fl->len;
+
+	WRITE_ONCE(fl->gen, fl->gen + 1);
+	fl->max = 0;
+	/* The generation before the length and the puts: see iter_scan(). */
+	smp_store_release(&fl->len, 0);
+	for (i = 0; i < len; i++)
+		dma_fence_put(ent_fence(fl->ent[i]));
+}
+
 /**
  * dma_resv_copy_fences - make @dst's fences a copy of @src's
  * @dst: the destination, locked by the caller
  * @src: the source, which need not be locked
  *
  * @dst's previous fences are dropped; it receives every pending fence of
- * @src with its usage level.  No slots are left reserved in @dst.
+ * @src with its usage level.
  *
  * Context: process context, may sleep and allocate, with @dst locked.
  *
@@ -694,17 +796,13 @@ int dma_resv_copy_fences(struct dma_resv *dst, struct dma_resv *src)
 	dma_resv_iter_begin(&it, src, DMA_RESV_USAGE_BOOKKEEP);
 	dma_resv_for_each_fence_unlocked(&it, fence) {
 		if (dma_resv_iter_is_restarted(&it)) {
-			if (fl && fl->cap >= it.num_fences) {
-				list_drop_fences(fl);
-				fl->len = 0;
-			} else {
-				if (fl)
-					list_discard(fl);
-				fl = list_alloc(it.num_fences, GFP_KERNEL);
-				if (!fl) {
-					dma_resv_iter_end(&it);
-					return -ENOMEM;
-				}
+			/* Sized for the source's list, as 6.12 does. */
+			if (fl)
+				list_discard(fl);
+			fl = list_alloc(it.num_fences, GFP_KERNEL);
+			if (!fl) {
+				dma_resv_iter_end(&it);
+				return -ENOMEM;
 			}
 		}
 		fl->ent[fl->len++] = ent_pack(dma_fence_get(fence),
@@ -717,9 +815,13 @@ int dma_resv_copy_fences(struct dma_resv *dst, struct dma_resv *src)
 	}
 	dma_resv_iter_end(&it);
 
-	if (fl)
-		list_reserve(fl, fl->len);
-	old = rcu_replace_pointer(dst->fences, fl, dma_resv_held(dst));
+	old = resv_list(dst);
+	if (!fl) {
+		if (old)
+			list_empty_in_place(old);
+		return 0;
+	}
+	old = resv_publish(dst, old, fl);
 	if (old)
 		list_release(old);
 	return 0;
@@ -802,8 +904,8 @@ EXPORT_SYMBOL_GPL(dma_resv_get_fences);
  * @fence: set to NULL when nothing is pending, to the only pending fence,
  *	or to a new &struct dma_fence_array of all of them; referenced
  *
- * The result may be a container, which dma_resv_add_fence() refuses: do
- * not add it back to a reservation object.
+ * The result may be a container, which dma_resv_add_fence() WARNs about:
+ * add its components instead.
  *
  * Context: process context, may sleep and allocate.
  *
@@ -842,47 +944,45 @@ int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 }
 EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
 
-/* The sleeping half of dma_resv_wait_timeout(), for a non-zero @timeout. */
-static long resv_wait(struct dma_resv *obj, enum dma_resv_usage usage,
-		      bool intr, unsigned long timeout)
-{
-	struct dma_resv_iter it __uninitialized;	/* see get_fences */
-	struct dma_fence *fence;
-	long left;
-
-	might_sleep();
-	left = min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT);
-	dma_resv_iter_begin(&it, obj, usage);
-	dma_resv_for_each_fence_unlocked(&it, fence) {
-		left = dma_fence_wait_timeout(fence, intr, left);
-		if (left <= 0)
-			break;
-	}
-	dma_resv_iter_end(&it);
-	return left;
-}
-
 /**
  * dma_resv_wait_timeout - wait until an object's fences have signaled
  * @obj: the reservation object, locked or not
  * @usage: the highest usage level to wait for
  * @intr: whether a signal may interrupt the wait
  * @timeout: the longest total wait, in jiffies; MAX_SCHEDULE_TIMEOUT for
- *	no limit, 0 to only check without sleeping
+ *	no limit, 0 to only check without blocking
  *
- * Context: with a non-zero @timeout, process context (sleeps); lock order
- * allows the reservation lock to be held.  With @timeout == 0, any context.
+ * Each pending fence is waited for with dma_fence_wait_timeout(), also for
+ * a zero @timeout: that enables signaling and asks the fence's ->wait hook,
+ * which may find it done when nothing else does.
  *
- * Return: the time left (at least 1) when everything has signaled, 0 on
- * timeout (or, for @timeout == 0, when something is still pending), or
- * -ERESTARTSYS when interrupted.
+ * Context: process context; may sleep (and says so with might_sleep())
+ * whenever a fence is pending, whatever @timeout; lock order allows the
+ * reservation lock to be held.  Only fences known to be signaled are passed
+ * over without that.
+ *
+ * Return: for a non-zero @timeout, the time left (at least 1) when
+ * everything has signaled; for @timeout == 0, 1 when everything has
+ * signaled (or what the last fence's wait said); 0 when something is still
+ * pending at the end of the time; -ERESTARTSYS when interrupted, which with
+ * @intr a pending signal may also cause for @timeout == 0.
  */
 long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 			   bool intr, unsigned long timeout)
 {
-	if (!timeout)
-		return dma_resv_test_signaled(obj, usage) ? 1 : 0;
-	return resv_wait(obj, usage, intr, timeout);
+	struct dma_resv_iter it __uninitialized;	/* see get_fences */
+	struct dma_fence *fence;
+	long left;
+
+	left = timeout ? min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT) : 1;
+	dma_resv_iter_begin(&it, obj, usage);
+	dma_resv_for_each_fence_unlocked(&it, fence) {
+		left = dma_fence_wait_timeout(fence, intr, timeout ? left : 0);
+		if (left <= 0)
+			break;
+	}
+	dma_resv_iter_end(&it);
+	return left;
 }
 EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
 

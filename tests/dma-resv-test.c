@@ -18,6 +18,7 @@
 #include <linux/dma-fence-array.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -42,6 +43,7 @@ struct tfence {
 	struct resv_test *owner;
 	u32 magic;
 	bool hw_done;		/* what ->signaled reports */
+	unsigned int waits;	/* calls of ->wait */
 	bool has_deadline;
 	ktime_t deadline;
 };
@@ -87,7 +89,36 @@ static const struct dma_fence_ops tfence_ops = {
 	.release = tfence_release,
 };
 
-static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
+/* No ->signaled: only its ->wait finds it done, as with vmwgfx's fences. */
+static long tfence_wait_done(struct dma_fence *f, bool intr, long timeout)
+{
+	to_tfence(f)->waits++;
+	return timeout ? timeout : 1;
+}
+
+static const struct dma_fence_ops tfence_wait_ops = {
+	.get_driver_name = tfence_name,
+	.get_timeline_name = tfence_name,
+	.wait = tfence_wait_done,
+	.release = tfence_release,
+};
+
+/* Done as soon as someone enables signaling: false signals it at once. */
+static bool tfence_enable_done(struct dma_fence *f)
+{
+	return false;
+}
+
+static const struct dma_fence_ops tfence_enable_ops = {
+	.get_driver_name = tfence_name,
+	.get_timeline_name = tfence_name,
+	.enable_signaling = tfence_enable_done,
+	.release = tfence_release,
+};
+
+static struct dma_fence *mkfence_with(struct kunit *test,
+				      const struct dma_fence_ops *ops,
+				      u64 context, u64 seqno)
 {
 	struct resv_test *rt = test->priv;
 	struct tfence *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
@@ -96,14 +127,25 @@ static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
 	spin_lock_init(&tf->lock);
 	tf->owner = rt;
 	tf->magic = TFENCE_MAGIC;
-	dma_fence_init(&tf->base, &tfence_ops, &tf->lock, context, seqno);
+	dma_fence_init(&tf->base, ops, &tf->lock, context, seqno);
 	atomic_inc(&rt->made);
 	return &tf->base;
 }
 
+static struct dma_fence *mkfence(struct kunit *test, u64 context, u64 seqno)
+{
+	return mkfence_with(test, &tfence_ops, context, seqno);
+}
+
+static struct dma_fence *mkfence_ops(struct kunit *test,
+				     const struct dma_fence_ops *ops)
+{
+	return mkfence_with(test, ops, dma_fence_context_alloc(1), 1);
+}
+
 static struct dma_fence *mkfence_new(struct kunit *test)
 {
-	return mkfence(test, dma_fence_context_alloc(1), 1);
+	return mkfence_ops(test, &tfence_ops);
 }
 
 static unsigned int refs(struct dma_fence *f)
@@ -778,7 +820,11 @@ static void test_reserve_huge(struct kunit *test)
 	dma_fence_put(f);
 }
 
-/* A reservation that fits is served from the list in place. */
+/*
+ * A reservation that fits is served from the list in place; with
+ * CONFIG_DEBUG_MUTEXES only within one lock hold, since the unlock forgets
+ * the room and the next hold's reservation allocates, as in 6.12.
+ */
 static void test_reserve_no_realloc(struct kunit *test)
 {
 	struct dma_resv_list *list;
@@ -796,12 +842,16 @@ static void test_reserve_no_realloc(struct kunit *test)
 	for (i = 0; i < 3; i++) {
 		f[i] = mkfence_new(test);
 		add_one(test, &obj, f[i], DMA_RESV_USAGE_WRITE);
-		KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(obj.fences), list);
+		KUNIT_EXPECT_EQ(test, rcu_access_pointer(obj.fences) == list,
+				!IS_ENABLED(CONFIG_DEBUG_MUTEXES));
+		list = rcu_access_pointer(obj.fences);
 	}
 	/* Several reservations in one hold do not add up. */
 	resv_lock(test, &obj);
 	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	list = rcu_access_pointer(obj.fences);
 	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(obj.fences), list);
 	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, walk_unlocked(test, &obj, DMA_RESV_USAGE_WRITE),
 			3);
@@ -908,11 +958,15 @@ static void test_first_free_slot_taken(struct kunit *test)
 	struct dma_fence *a1 = mkfence(test, ctx, 1), *a2 = mkfence(test, ctx, 2);
 	struct dma_resv obj;
 
+	/* One hold: with CONFIG_DEBUG_MUTEXES a new hold reallocates. */
 	dma_resv_init(&obj);
-	add_one(test, &obj, done, DMA_RESV_USAGE_READ);
-	add_one(test, &obj, a1, DMA_RESV_USAGE_READ);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 3), 0);
+	dma_resv_add_fence(&obj, done, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, a1, DMA_RESV_USAGE_READ);
 	dma_fence_signal(done);
-	add_one(test, &obj, a2, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, a2, DMA_RESV_USAGE_READ);
+	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, refs(done), 1);
 	KUNIT_EXPECT_EQ(test, refs(a1), 2);
 	KUNIT_EXPECT_EQ(test, refs(a2), 2);
@@ -981,12 +1035,19 @@ static void test_no_degrade(struct kunit *test)
 	dma_fence_put(f2);
 }
 
-/* Adding a fence again only ever promotes it, and never duplicates it. */
+/*
+ * Adding a fence again with a lower level moves it there; with a higher
+ * level, 6.12 adds a second entry.
+ */
 static void test_readd_promotes(struct kunit *test)
 {
+	static const enum dma_resv_usage want[] = {
+		DMA_RESV_USAGE_READ, DMA_RESV_USAGE_BOOKKEEP,
+	};
 	struct dma_fence *f = mkfence_new(test), *seen[2];
 	struct dma_resv_iter cursor;
 	struct dma_resv obj;
+	unsigned int n = 0;
 
 	dma_resv_init(&obj);
 	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
@@ -995,20 +1056,26 @@ static void test_readd_promotes(struct kunit *test)
 	add_one(test, &obj, f, DMA_RESV_USAGE_READ);
 	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
 							DMA_RESV_USAGE_READ));
-	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
 	KUNIT_EXPECT_EQ(test, refs(f), 2);
-	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
-					  seen, 2), 1);
+	add_one(test, &obj, f, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(test, refs(f), 3);
 	resv_lock(test, &obj);
-	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP, seen[0])
-		KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
-				DMA_RESV_USAGE_READ);
+	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP,
+				seen[0]) {
+		KUNIT_EXPECT_PTR_EQ(test, seen[0], f);
+		if (n < ARRAY_SIZE(want))
+			KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+					want[n]);
+		n++;
+	}
 	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, n, 2);
 	dma_resv_fini(&obj);
 	dma_fence_put(f);
 }
 
-static void test_container_refused(struct kunit *test)
+/* 6.12 WARNs about containers and still adds them: they are waited for. */
+static void test_container_kept(struct kunit *test)
 {
 	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
 	struct dma_fence **arr = kmalloc_array(2, sizeof(*arr), GFP_KERNEL);
@@ -1032,9 +1099,22 @@ static void test_container_refused(struct kunit *test)
 	dma_resv_add_fence(&obj, &chain->base, DMA_RESV_USAGE_WRITE);
 	dma_resv_unlock(&obj);
 	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
-					  NULL, 0), 0);
-	KUNIT_EXPECT_EQ(test, refs(&array->base), 1);
-	KUNIT_EXPECT_EQ(test, refs(&chain->base), 1);
+					  NULL, 0), 2);
+	KUNIT_EXPECT_EQ(test, refs(&array->base), 2);
+	KUNIT_EXPECT_EQ(test, refs(&chain->base), 2);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 0);
+	dma_fence_signal(a);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
+							DMA_RESV_USAGE_WRITE));
+	dma_fence_signal(b);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 1);
+	/*
+	 * The wait enabled the array's signaling: it signals, and drops what
+	 * it holds, from irq_work.
+	 */
+	irq_work_sync(&array->work);
 
 	dma_resv_fini(&obj);
 	dma_fence_put(&array->base);
@@ -1215,6 +1295,95 @@ static void test_copy_nomem(struct kunit *test)
 	dma_fence_put(b);
 }
 
+/* The list's address, without the tag a locked walk may have put on it. */
+static void *list_addr(struct dma_resv *obj)
+{
+	return (void *)((unsigned long)rcu_access_pointer(obj->fences) &
+			~DMA_RESV_LIST_WALKED);
+}
+
+/* What 6.12's list holds when asked for @want: its whole kmalloc bucket. */
+static size_t upstream_capacity(size_t want)
+{
+	const size_t hdr = sizeof(struct rcu_head) + 2 * sizeof(u32);
+
+	return (kmalloc_size_roundup(hdr + want * sizeof(void *)) - hdr) /
+	       sizeof(void *);
+}
+
+/*
+ * Within one hold, a list is replaced exactly when 6.12 replaces its own:
+ * the first one holds the bucket of max(4, n) fences, each later one that
+ * of max(len + n, twice the previous size).  That decides when signaled
+ * fences disappear from locked walks and bufinfo.
+ */
+static void test_capacity_as_upstream(struct kunit *test)
+{
+	struct dma_fence *f[40];
+	size_t cap = upstream_capacity(4);
+	struct dma_resv obj;
+	unsigned int i;
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	list = list_addr(&obj);
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+		if (i < cap) {
+			KUNIT_EXPECT_PTR_EQ_MSG(test, list_addr(&obj), list,
+						"fence %u", i);
+		} else {
+			KUNIT_EXPECT_PTR_NE_MSG(test, list_addr(&obj), list,
+						"fence %u", i);
+			cap = upstream_capacity(max_t(size_t, i + 1, 2 * cap));
+			list = list_addr(&obj);
+		}
+		f[i] = mkfence_new(test);
+		dma_resv_add_fence(&obj, f[i], DMA_RESV_USAGE_READ);
+	}
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  NULL, 0), ARRAY_SIZE(f));
+	dma_resv_fini(&obj);
+	for (i = 0; i < ARRAY_SIZE(f); i++)
+		dma_fence_put(f[i]);
+}
+
+/*
+ * A signaled fence stays visible to locked walks until a reservation
+ * replaces the list: in the next hold with CONFIG_DEBUG_MUTEXES (whose
+ * unlock forgets the room), not before the list is full without it.
+ */
+static void test_prune_on_next_hold(struct kunit *test)
+{
+	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
+	struct dma_resv obj;
+	bool debug = IS_ENABLED(CONFIG_DEBUG_MUTEXES);
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 2), 0);
+	dma_resv_add_fence(&obj, a, DMA_RESV_USAGE_WRITE);
+	dma_resv_add_fence(&obj, b, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(&obj);
+	dma_fence_signal(a);
+	list = list_addr(&obj);
+
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
+	KUNIT_EXPECT_EQ(test, list_addr(&obj) != list, debug);
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  NULL, 0), debug ? 1 : 2);
+	KUNIT_EXPECT_EQ(test, refs(a), debug ? 1 : 2);
+	dma_resv_fini(&obj);
+	dma_fence_put(a);
+	dma_fence_put(b);
+}
+
 static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_empty),
 	KUNIT_CASE_PARAM(test_one_fence_each_level, usage_gen_params),
@@ -1229,12 +1398,14 @@ static struct kunit_case resv_fence_cases[] = {
 	KUNIT_CASE(test_same_context_replacement),
 	KUNIT_CASE(test_no_degrade),
 	KUNIT_CASE(test_readd_promotes),
-	KUNIT_CASE(test_container_refused),
+	KUNIT_CASE(test_container_kept),
 	KUNIT_CASE(test_add_unreserved),
 	KUNIT_CASE(test_add_unreserved_nomem),
 	KUNIT_CASE(test_replace_fences),
 	KUNIT_CASE(test_copy_fences),
 	KUNIT_CASE(test_copy_nomem),
+	KUNIT_CASE(test_capacity_as_upstream),
+	KUNIT_CASE(test_prune_on_next_hold),
 	{}
 };
 
@@ -1327,11 +1498,8 @@ static void test_wait_timeout(struct kunit *test)
 	add_one(test, &obj, a, DMA_RESV_USAGE_READ);
 	add_one(test, &obj, k, DMA_RESV_USAGE_BOOKKEEP);
 
-	/* A zero timeout never sleeps: fine in atomic context. */
-	preempt_disable();
-	ret = dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ, false, 0);
-	preempt_enable();
-	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
+						    false, 0), 0);
 	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
 						    true, 1), 0);
 	/* Only the bookkeeping fence is above WRITE... */
@@ -1532,6 +1700,207 @@ static void test_locked_walk_sees_adds(struct kunit *test)
 	dma_fence_put(b);
 }
 
+/*
+ * A zero timeout asks each pending fence, as dma_fence_wait_timeout() does:
+ * signaling is enabled and ->wait is called, which may find it done.
+ */
+static void test_wait_zero_asks_fences(struct kunit *test)
+{
+	struct dma_fence *w = mkfence_ops(test, &tfence_wait_ops);
+	struct dma_fence *e = mkfence_ops(test, &tfence_enable_ops);
+	struct dma_fence *p = mkfence_new(test), *done;
+	struct dma_resv obj;
+
+	dma_resv_init(&obj);
+	add_one(test, &obj, w, DMA_RESV_USAGE_WRITE);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
+							DMA_RESV_USAGE_WRITE));
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE,
+						    false, 0), 1);
+	KUNIT_EXPECT_EQ(test, to_tfence(w)->waits, 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+					 &w->flags));
+
+	add_one(test, &obj, e, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ,
+						    false, 0), 1);
+	KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_SIGNALED_BIT,
+					 &e->flags));
+	KUNIT_EXPECT_EQ(test, to_tfence(w)->waits, 2);
+
+	/* A fence nobody can find done: busy, or interrupted by a signal. */
+	add_one(test, &obj, p, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    false, 0), 0);
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    true, 0), -ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj,
+						    DMA_RESV_USAGE_BOOKKEEP,
+						    false, 0), 0);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+	dma_resv_fini(&obj);
+
+	/* Fences known to be signaled are passed over without a call. */
+	done = mkfence_ops(test, &tfence_wait_ops);
+	dma_fence_signal(done);
+	dma_resv_init(&obj);
+	add_one(test, &obj, done, DMA_RESV_USAGE_KERNEL);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_KERNEL,
+						    false, 0), 1);
+	KUNIT_EXPECT_EQ(test, to_tfence(done)->waits, 0);
+	dma_resv_fini(&obj);
+	dma_fence_put(w);
+	dma_fence_put(e);
+	dma_fence_put(p);
+	dma_fence_put(done);
+}
+
+/*
+ * An unlocked reader takes the last fence of list L1 and "sleeps"; the
+ * fences signal and new lists replace L1 until one lands at L1's address,
+ * with a pending fence at index 0 and a shorter length.  The reader must
+ * notice that this is not its list, start over and find that fence.
+ */
+static void test_unlocked_aba(struct kunit *test)
+{
+	struct dma_fence *f[4], *other[3], *pending;
+	unsigned long deadline = jiffies + 20 * HZ;
+	struct dma_resv_iter it;
+	struct dma_resv obj, src;
+	unsigned int i, tries;
+	bool reused;
+	void *l1;
+
+	dma_resv_init(&obj);
+	dma_resv_init(&src);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 4), 0);
+	for (i = 0; i < 4; i++) {
+		f[i] = mkfence_new(test);
+		dma_resv_add_fence(&obj, f[i], DMA_RESV_USAGE_READ);
+		if (i < 3)
+			dma_fence_signal(f[i]);
+	}
+	dma_resv_unlock(&obj);
+	l1 = list_addr(&obj);
+
+	/* Copies of @src have L1's size, but only @pending at index 0. */
+	pending = mkfence_new(test);
+	resv_lock(test, &src);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&src, 4), 0);
+	dma_resv_add_fence(&src, pending, DMA_RESV_USAGE_READ);
+	for (i = 0; i < 3; i++) {
+		other[i] = mkfence_new(test);
+		dma_resv_add_fence(&src, other[i], DMA_RESV_USAGE_READ);
+		dma_fence_signal(other[i]);
+	}
+	dma_resv_unlock(&src);
+
+	dma_resv_iter_begin(&it, &obj, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_PTR_EQ(test, dma_resv_iter_first_unlocked(&it), f[3]);
+	dma_fence_signal(f[3]);
+
+	for (tries = 1; ; tries++) {
+		resv_lock(test, &obj);
+		KUNIT_ASSERT_EQ(test, dma_resv_copy_fences(&obj, &src), 0);
+		dma_resv_unlock(&obj);
+		if (list_addr(&obj) == l1 || time_after(jiffies, deadline))
+			break;
+		/* Free the retired lists; KASAN's quarantine needs many. */
+		if (tries < 64 || !(tries % 1024))
+			kvfree_rcu_barrier();
+		cond_resched();
+	}
+	reused = list_addr(&obj) == l1;
+	if (reused) {
+		kunit_info(test, "a new list got L1's address after %u tries\n",
+			   tries);
+		KUNIT_EXPECT_PTR_EQ(test, dma_resv_iter_next_unlocked(&it),
+				    pending);
+		KUNIT_EXPECT_TRUE(test, dma_resv_iter_is_restarted(&it));
+		KUNIT_EXPECT_LE(test, it.index, it.num_fences);
+		KUNIT_EXPECT_LE(test, it.num_fences, 1);
+		KUNIT_EXPECT_FALSE(test,
+				   dma_resv_test_signaled(&obj,
+							  DMA_RESV_USAGE_READ));
+	}
+	dma_resv_iter_end(&it);
+	dma_resv_fini(&obj);
+	dma_resv_fini(&src);
+	for (i = 0; i < 4; i++)
+		dma_fence_put(f[i]);
+	for (i = 0; i < 3; i++)
+		dma_fence_put(other[i]);
+	dma_fence_put(pending);
+	if (!reused)
+		kunit_skip(test, "no list got L1's address in %u tries\n",
+			   tries);
+}
+
+/*
+ * A reservation inside a locked walk replaces the list; as in 6.12 the
+ * walk goes on over the list it began with, signaled fence included, and
+ * not over the new one.  That list and the fences only it referenced stay
+ * alive until the unlock, even though the caller slept long enough for RCU
+ * to free anything it could (KASAN would see a use after free).
+ */
+static void test_locked_walk_keeps_list(struct kunit *test)
+{
+	struct resv_test *rt = test->priv;
+	struct dma_fence *a = mkfence_new(test), *b = mkfence_new(test);
+	struct dma_fence *c = mkfence_new(test), *d = mkfence_new(test);
+	struct dma_fence *seen[4], *f;
+	struct dma_resv_iter cursor;
+	struct dma_resv obj;
+	unsigned int n = 0, released;
+	void *list;
+
+	dma_resv_init(&obj);
+	resv_lock(test, &obj);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 3), 0);
+	dma_resv_add_fence(&obj, a, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, b, DMA_RESV_USAGE_READ);
+	dma_resv_add_fence(&obj, c, DMA_RESV_USAGE_READ);
+	dma_fence_signal(b);
+	dma_fence_put(b);	/* the object holds b's last reference */
+	released = atomic_read(&rt->released);
+	list = list_addr(&obj);
+
+	dma_resv_for_each_fence(&cursor, &obj, DMA_RESV_USAGE_BOOKKEEP, f) {
+		if (n < ARRAY_SIZE(seen))
+			seen[n] = f;
+		if (n++)
+			continue;
+		KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 64), 0);
+		KUNIT_EXPECT_PTR_NE(test, list_addr(&obj), list);
+		dma_resv_add_fence(&obj, d, DMA_RESV_USAGE_READ);
+		synchronize_rcu();
+		kvfree_rcu_barrier();
+	}
+	KUNIT_ASSERT_EQ(test, n, 3);
+	KUNIT_EXPECT_PTR_EQ(test, seen[0], a);
+	KUNIT_EXPECT_PTR_EQ(test, seen[1], b);
+	KUNIT_EXPECT_PTR_EQ(test, seen[2], c);
+	KUNIT_EXPECT_EQ(test, dma_fence_is_signaled(seen[1]), true);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rt->released), released);
+	dma_resv_unlock(&obj);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rt->released) - released, 1);
+
+	/* The next walk is on the new list: a, c, d. */
+	KUNIT_EXPECT_EQ(test, walk_locked(test, &obj, DMA_RESV_USAGE_BOOKKEEP,
+					  seen, 4), 3);
+	KUNIT_EXPECT_PTR_EQ(test, seen[2], d);
+	dma_resv_fini(&obj);
+	dma_fence_put(a);
+	dma_fence_put(c);
+	dma_fence_put(d);
+}
+
 static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_get_fences_nomem),
 	KUNIT_CASE(test_singleton_array),
@@ -1541,6 +1910,9 @@ static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_describe),
 	KUNIT_CASE(test_unlocked_restart),
 	KUNIT_CASE(test_locked_walk_sees_adds),
+	KUNIT_CASE(test_wait_zero_asks_fences),
+	KUNIT_CASE_SLOW(test_unlocked_aba),
+	KUNIT_CASE(test_locked_walk_keeps_list),
 	{}
 };
 

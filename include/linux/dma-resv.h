@@ -121,7 +121,10 @@ struct dma_resv_iter {
 	/** @index: the next list position to look at */
 	unsigned int index;
 
-	/** @fences: the list being walked; compared, never dereferenced */
+	/**
+	 * @fences: locked walks: the list being walked; unlocked walks: the
+	 * generation of that list, compared and never dereferenced
+	 */
 	struct dma_resv_list *fences;
 
 	/** @num_fences: the list length when the walk (re)started */
@@ -216,7 +219,9 @@ static inline bool dma_resv_iter_is_restarted(struct dma_resv_iter *cursor)
  * @fence: set to each fence in turn, signaled ones included
  *
  * No references are taken: the fences stay alive as long as the lock is
- * held.  The walk never restarts.  Each macro argument is evaluated once.
+ * held.  The walk never restarts, and stays on the list it began with even
+ * when the loop body reserves (see dma_resv_iter_first()).  Each macro
+ * argument is evaluated once.
  */
 #define dma_resv_for_each_fence(cursor, obj, usage, fence)		\
 	for (struct { struct dma_resv_iter *it; typeof(fence) *f; bool more; } \
@@ -229,6 +234,11 @@ static inline bool dma_resv_iter_is_restarted(struct dma_resv_iter *cursor)
 
 #define dma_resv_held(obj) lockdep_is_held(&(obj)->lock.base)
 #define dma_resv_assert_held(obj) lockdep_assert_held(&(obj)->lock.base)
+
+/* Set in &dma_resv.fences while a locked walk of this hold may need it. */
+#define DMA_RESV_LIST_WALKED	1UL
+
+void dma_resv_end_locked_walks(struct dma_resv *obj);
 
 #ifdef CONFIG_DEBUG_MUTEXES
 void dma_resv_reset_max_fences(struct dma_resv *obj);
@@ -347,11 +357,15 @@ static inline struct ww_acquire_ctx *dma_resv_locking_ctx(struct dma_resv *obj)
  *
  * Slots reserved with dma_resv_reserve_fences() do not outlive the lock
  * hold; with CONFIG_DEBUG_MUTEXES they are forgotten here, so that a
- * missing reservation shows up in testing.
+ * missing reservation shows up in testing.  Fence lists that locked walks
+ * of this hold kept alive are released.
  */
 static inline void dma_resv_unlock(struct dma_resv *obj)
 {
 	dma_resv_reset_max_fences(obj);
+	if (unlikely((unsigned long)rcu_access_pointer(obj->fences) &
+		     DMA_RESV_LIST_WALKED))
+		dma_resv_end_locked_walks(obj);
 	ww_mutex_unlock(&obj->lock);
 }
 
