@@ -670,16 +670,17 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_detach, DMA_BUF);
  *
  * Context: the buffer's reservation lock must be held.
  *
- * Return: 0, -EINVAL (with a WARN) for a static importer's attachment,
- * which is already pinned as long as it needs, or the exporter's error.
+ * Return: 0 or the exporter's error.  A static importer's attachment,
+ * which is already pinned as long as it needs, gets a WARN, and the
+ * exporter's &dma_buf_ops.pin is called all the same.
  */
 int dma_buf_pin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
 
 	dma_resv_assert_held(buf->resv);
-	if (WARN_ON(!dma_buf_attachment_is_dynamic(attach)))
-		return -EINVAL;
+	/* Misuse, but the exporter still decides, as in 6.12. */
+	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
 	return buf->ops->pin ? buf->ops->pin(attach) : 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
@@ -688,16 +689,16 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
  * dma_buf_unpin - undo one dma_buf_pin()
  * @attach: the attachment that was pinned
  *
- * Context: the buffer's reservation lock must be held.  WARNs and does
- * nothing for a static importer's attachment.
+ * Context: the buffer's reservation lock must be held.  WARNs for a
+ * static importer's attachment, and still calls the exporter's
+ * &dma_buf_ops.unpin.
  */
 void dma_buf_unpin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
 
 	dma_resv_assert_held(buf->resv);
-	if (WARN_ON(!dma_buf_attachment_is_dynamic(attach)))
-		return;
+	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
 	if (buf->ops->unpin)
 		buf->ops->unpin(attach);
 }

@@ -410,7 +410,11 @@ static void dbt_misuse_release_attached(struct kunit *test)
 	kfree(attach);
 }
 
-/* Pinning is for dynamic importers: refused, with a WARN. */
+/*
+ * Pinning is for dynamic importers.  A static importer's pin and unpin
+ * are reported, and still reach the exporter, whose answer is returned:
+ * 6.12 does the same, and importers that misuse it rely on the pin.
+ */
 static void dbt_misuse_pin_static(struct kunit *test)
 {
 	struct dbt_exporter *exp = dbt_exporter_new(test);
@@ -424,13 +428,18 @@ static void dbt_misuse_pin_static(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, exp->pins, 1);
 
 	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), 0);
+	KUNIT_EXPECT_EQ(test, exp->pins, 2);
+	exp->pin_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), -EBUSY);
+	exp->pin_ret = 0;
 	dma_buf_unpin(attach);
 	dma_resv_unlock(dmabuf->resv);
-	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
-	dbt_expect_warns(test, 2);
-	KUNIT_EXPECT_EQ(test, exp->pinned, 1);
-	KUNIT_EXPECT_EQ(test, exp->unpinned, 0);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 3);
+	dbt_expect_warns(test, 3);
+	KUNIT_EXPECT_EQ(test, exp->pinned, 3);
+	KUNIT_EXPECT_EQ(test, exp->unpinned, 1);
+	KUNIT_EXPECT_EQ(test, exp->pins, 1);
 
 	dma_buf_detach(dmabuf, attach);
 	dbt_expect_balanced(exp);
