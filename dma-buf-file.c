@@ -340,9 +340,11 @@ static long dma_buf_ioctl_import_sync_file(struct dma_buf *buf,
 
 	ret = 0;
 	if (leaves) {
-		ret = dma_resv_lock_interruptible(buf->resv, NULL);
-		if (ret)
-			goto out;
+		/*
+		 * Not interruptible: 6.12 never fails this ioctl with EINTR,
+		 * and programs do not retry it.
+		 */
+		dma_resv_lock(buf->resv, NULL);
 		ret = dma_resv_reserve_fences(buf->resv, leaves);
 		if (!ret) {
 			dma_fence_unwrap_for_each(leaf, &pos, in)
@@ -350,7 +352,6 @@ static long dma_buf_ioctl_import_sync_file(struct dma_buf *buf,
 		}
 		dma_resv_unlock(buf->resv);
 	}
-out:
 	dma_fence_put(in);
 	return ret;
 }

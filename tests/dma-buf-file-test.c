@@ -18,10 +18,12 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -1158,6 +1160,82 @@ static void test_import_sync_file_container(struct kunit *test)
 	put_buf(test, dmabuf, fb);
 }
 
+/*
+ * A kthread that holds a buffer's reservation lock until @waiter is seen
+ * asleep uninterruptibly (queued on the lock), or a few seconds passed.
+ */
+struct lock_holder {
+	struct dma_resv *resv;
+	struct task_struct *waiter;
+	struct completion locked;
+	bool saw_waiter;
+};
+
+static int lock_holder_fn(void *data)
+{
+	struct lock_holder *h = data;
+	unsigned long end = jiffies + 5 * HZ;
+
+	dma_resv_lock(h->resv, NULL);
+	complete(&h->locked);
+	while (time_before(jiffies, end)) {
+		if (READ_ONCE(h->waiter->__state) == TASK_UNINTERRUPTIBLE) {
+			h->saw_waiter = true;
+			break;
+		}
+		schedule_timeout_uninterruptible(1);
+	}
+	dma_resv_unlock(h->resv);
+	while (!kthread_should_stop())
+		schedule_timeout_uninterruptible(1);
+	return 0;
+}
+
+/*
+ * IMPORT_SYNC_FILE on a contended lock with a signal pending: it waits
+ * for the lock and imports, as 6.12 does, instead of failing with EINTR.
+ */
+static void test_import_sync_file_signal(struct kunit *test)
+{
+	struct fake_buf *fb;
+	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct dma_fence *f = new_fence(test);
+	struct dma_buf_import_sync_file __user *arg = user_mem(test, PAGE_SIZE);
+	struct lock_holder h = { .resv = dmabuf->resv, .waiter = current };
+	struct task_struct *holder;
+	bool found;
+	long ret;
+	int fd;
+
+	fd = sync_file_fd(test, f);
+	KUNIT_ASSERT_EQ(test, put_user(DMA_BUF_SYNC_WRITE, &arg->flags), 0);
+	KUNIT_ASSERT_EQ(test, put_user(fd, &arg->fd), 0);
+	init_completion(&h.locked);
+	holder = kthread_run(lock_holder_fn, &h, "dma-buf-lock-holder");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(holder));
+	wait_for_completion(&h.locked);
+
+	/* KUnit runs cases in kthreads, which ignore signals by default. */
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 0);
+	KUNIT_EXPECT_TRUE(test, signal_pending(current));
+	ret = do_ioctl(dmabuf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, arg);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+	kthread_stop(holder);
+
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, h.saw_waiter,
+			      "the ioctl never waited for the lock");
+	KUNIT_EXPECT_EQ(test, count_fences(dmabuf, DMA_RESV_USAGE_WRITE, f,
+					   &found), 1);
+	KUNIT_EXPECT_TRUE(test, found);
+	close_fd(fd);
+	signal_and_put(f);
+	flush_delayed_fput();
+	put_buf(test, dmabuf, fb);
+}
+
 static void test_import_sync_file_errors(struct kunit *test)
 {
 	static const u32 bad[] = { 0, DMA_BUF_SYNC_END, DMA_BUF_SYNC_WRITE | 4,
@@ -1476,6 +1554,7 @@ static struct kunit_case dma_buf_file_cases[] = {
 	KUNIT_CASE(test_export_sync_file_errors),
 	KUNIT_CASE(test_import_sync_file),
 	KUNIT_CASE(test_import_sync_file_container),
+	KUNIT_CASE(test_import_sync_file_signal),
 	KUNIT_CASE(test_import_sync_file_errors),
 	KUNIT_CASE(test_sync_file_nomem),
 	KUNIT_CASE(test_bufinfo),
