@@ -34,6 +34,13 @@ static int dma_buf_fop_release(struct inode *inode, struct file *file)
  * Userspace mappings go straight to the exporter, once we know the range
  * lies inside the buffer.  Only whole pages of the buffer can be mapped,
  * so a partial last page stays out of reach.
+ *
+ * Access rights are the VFS's business, as in 6.12: it refuses shared
+ * writable mappings of a read-only fd and takes VM_MAYWRITE from its
+ * shared ones, while private mappings may be (or later become) writable,
+ * their writes going to private copies.  Whether a mapping may grow with
+ * mremap() is the exporter's to say (VM_DONTEXPAND); see
+ * Documentation/driver-api/dma-buf-exporter.rst.
  */
 static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -46,21 +53,6 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
 	    end > (buf->size >> PAGE_SHIFT))
 		return -EINVAL;
-
-	/*
-	 * The VFS refuses writable shared mappings of a read-only file but
-	 * lets private ones through, and a private mapping of an exporter's
-	 * pages would still write to the buffer.  Refuse it too, and keep
-	 * mprotect() from adding write access later.
-	 */
-	if (!(file->f_mode & FMODE_WRITE)) {
-		if (vma->vm_flags & VM_WRITE)
-			return -EACCES;
-		vm_flags_clear(vma, VM_MAYWRITE);
-	}
-
-	/* mremap() must not grow the mapping past what we checked. */
-	vm_flags_set(vma, VM_DONTEXPAND);
 
 	return buf->ops->mmap(buf, vma);
 }
