@@ -90,8 +90,9 @@ static loff_t dma_buf_fop_llseek(struct file *file, loff_t offset, int whence)
  * armed.  An armed callback holds a reference to the file, so that the
  * buffer outlives it even if every fd is closed meanwhile.
  *
- * The fence reference taken for arming stays in dcb->fence after the
- * callback ran, and the next poll() or the buffer's release drops it.
+ * The fence reference taken for arming stays in the callback's slot in
+ * struct dma_buf_core (dma_buf_poll_fence()) after the callback ran, and
+ * the next poll() or the buffer's release drops it.
  * The callback runs inside the fence's signaling, often under the lock
  * the fence was signaled with; dropping what may be the last reference
  * there would run the fence's release under that lock, and some releases
@@ -123,7 +124,7 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 			       enum dma_resv_usage usage, __poll_t event)
 {
 	struct dma_resv_iter cursor;
-	struct dma_fence *fence, *done;
+	struct dma_fence *fence, *done, **slot;
 
 	dma_resv_assert_held(buf->resv);
 
@@ -138,8 +139,9 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 	spin_unlock_irq(&buf->poll.lock);
 
 	/* The fence a callback that already ran was armed on. */
-	done = dcb->fence;
-	dcb->fence = NULL;
+	slot = dma_buf_poll_fence(buf, dcb);
+	done = *slot;
+	*slot = NULL;
 	dma_fence_put(done);
 
 	/* Taken before arming: the callback may run as soon as it is armed. */
@@ -149,7 +151,7 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 		dma_fence_get(fence);
 		if (!dma_fence_add_callback(fence, &dcb->cb,
 					    dma_buf_poll_fence_signaled)) {
-			dcb->fence = fence;
+			*slot = fence;
 			return false;
 		}
 		dma_fence_put(fence);

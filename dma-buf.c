@@ -34,21 +34,6 @@
 #include "dma-buf-sysfs-stats.h"
 
 /*
- * A buffer that brings no reservation object of its own gets one in the
- * same allocation.
- */
-struct dma_buf_with_resv {
-	struct dma_buf buf;
-	struct dma_resv resv;
-};
-
-static bool dma_buf_owns_resv(struct dma_buf *buf)
-{
-	return buf->resv ==
-	       &container_of(buf, struct dma_buf_with_resv, buf)->resv;
-}
-
-/*
  * The registry: every live buffer, for the debugfs listing.  Buffers join
  * the list of the CPU that exports them, so export and release take only
  * that CPU's mutex, which nobody else wants unless a listing is running.
@@ -67,8 +52,8 @@ static void dma_buf_registry_add(struct dma_buf *buf)
 {
 	struct dma_buf_registry *reg;
 
-	buf->registry_cpu = raw_smp_processor_id();
-	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
+	dma_buf_core(buf)->registry_cpu = raw_smp_processor_id();
+	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
 	mutex_lock(&reg->lock);
 	list_add(&buf->list_node, &reg->buffers);
 	mutex_unlock(&reg->lock);
@@ -78,7 +63,7 @@ static void dma_buf_registry_del(struct dma_buf *buf)
 {
 	struct dma_buf_registry *reg;
 
-	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
+	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
 	mutex_lock(&reg->lock);
 	list_del(&buf->list_node);
 	mutex_unlock(&reg->lock);
@@ -142,9 +127,11 @@ static char *dma_buf_dname(struct dentry *dentry, char *buffer, int buflen)
 static void dma_buf_dentry_release(struct dentry *dentry)
 {
 	struct dma_buf *buf = dentry->d_fsdata;
+	struct dma_buf_core *core;
 
 	if (!buf)
 		return;
+	core = dma_buf_core(buf);
 
 	if (WARN(buf->vmapping_counter,
 		 "dma-buf %s freed with %u kernel mappings left\n",
@@ -162,16 +149,16 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 	/* Poll holds a file reference while a callback is armed. */
 	WARN_ON(buf->cb_in.active || buf->cb_out.active);
 	/* Fences of callbacks that ran since the last poll(). */
-	dma_fence_put(buf->cb_in.fence);
-	dma_fence_put(buf->cb_out.fence);
+	dma_fence_put(core->poll_fence_in);
+	dma_fence_put(core->poll_fence_out);
 
 	dma_buf_stats_teardown(buf);
 	buf->ops->release(buf);
-	if (dma_buf_owns_resv(buf))
-		dma_resv_fini(buf->resv);
+	if (core->owns_resv)
+		dma_resv_fini(&core->resv);
 	module_put(buf->owner);
 	kfree(buf->name);
-	kfree(buf);
+	kfree(core);
 }
 
 static const struct dentry_operations dma_buf_dentry_operations = {
@@ -286,7 +273,7 @@ static bool dma_buf_ops_valid(const struct dma_buf_ops *ops)
  */
 struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 {
-	struct dma_buf_with_resv *bundle = NULL;
+	struct dma_buf_core *core;
 	struct dma_buf *buf;
 	struct file *file;
 	int ret;
@@ -299,16 +286,17 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 	if (!try_module_get(exp_info->owner))
 		return ERR_PTR(-ENOENT);
 
-	if (exp_info->resv) {
-		buf = dma_buf_kzalloc(sizeof(*buf), GFP_KERNEL);
-	} else {
-		bundle = dma_buf_kzalloc(sizeof(*bundle), GFP_KERNEL);
-		buf = bundle ? &bundle->buf : NULL;
-	}
-	if (!buf) {
+	/* Our reservation object only when the exporter brings none. */
+	if (exp_info->resv)
+		core = dma_buf_kzalloc(offsetof(struct dma_buf_core, resv),
+				       GFP_KERNEL);
+	else
+		core = dma_buf_kzalloc(sizeof(*core), GFP_KERNEL);
+	if (!core) {
 		ret = -ENOMEM;
 		goto err_module;
 	}
+	buf = &core->buf;
 	buf->size = exp_info->size;
 	buf->ops = exp_info->ops;
 	buf->priv = exp_info->priv;
@@ -319,11 +307,12 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 	init_waitqueue_head(&buf->poll);
 	buf->cb_in.poll = &buf->poll;
 	buf->cb_out.poll = &buf->poll;
-	if (bundle) {
-		buf->resv = &bundle->resv;
-		dma_resv_init(buf->resv);
-	} else {
+	if (exp_info->resv) {
 		buf->resv = exp_info->resv;
+	} else {
+		core->owns_resv = true;
+		dma_resv_init(&core->resv);
+		buf->resv = &core->resv;
 	}
 
 	file = dma_buf_alloc_file(buf, exp_info->flags);
@@ -348,9 +337,9 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 err_file:
 	fput(file);
 err_free:
-	if (bundle)
-		dma_resv_fini(&bundle->resv);
-	kfree(buf);
+	if (core->owns_resv)
+		dma_resv_fini(&core->resv);
+	kfree(core);
 err_module:
 	module_put(exp_info->owner);
 	return ERR_PTR(ret);

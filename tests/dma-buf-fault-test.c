@@ -310,12 +310,81 @@ static void dbt_fault_other_calls(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+/*
+ * An exporter's reservation object right after the memory the core
+ * allocates for its buffer, where 6.12's layout puts the core's own: the
+ * first export learns how much the core asks for, the second gets a block
+ * with the exporter's object just past that.  The core must not take it
+ * for its own and finalize it at release (which would drop its fence).
+ * The exporter's object shares the block only so that the test can put it
+ * there; it goes with the buffer, and the test drops its fence reference.
+ */
+static struct {
+	size_t size;
+	void *block;
+} dbt_adjacent;
+
+static void *dbt_kzalloc_adjacent(size_t size, gfp_t gfp)
+{
+	void *block = dbt_adjacent.block;
+
+	dbt_adjacent.size = size;
+	if (!block)
+		return kzalloc(size, gfp);
+	dbt_adjacent.block = NULL;
+	return block;
+}
+
+static void dbt_fault_resv_adjacent(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct dma_resv probe, *resv;
+	struct dbt_fence *f;
+	unsigned int refs;
+	void *block;
+
+	memset(&dbt_adjacent, 0, sizeof(dbt_adjacent));
+	kunit_activate_static_stub(test, dma_buf_kunit_kzalloc,
+				   dbt_kzalloc_adjacent);
+	dma_resv_init(&probe);
+	dbt_fill_info(exp, &info);
+	info.resv = &probe;
+	exp->dmabuf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	dbt_put_final(exp);
+	dma_resv_fini(&probe);
+	KUNIT_ASSERT_GE(test, dbt_adjacent.size, sizeof(struct dma_buf));
+
+	block = kzalloc(dbt_adjacent.size + sizeof(*resv), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, block);
+	resv = block + dbt_adjacent.size;
+	dma_resv_init(resv);
+	dbt_adjacent.block = block;
+	exp->released = 0;
+	info.resv = resv;
+	exp->dmabuf = dma_buf_export(&info);
+	kunit_deactivate_static_stub(test, dma_buf_kunit_kzalloc);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	KUNIT_ASSERT_PTR_EQ(test, (void *)exp->dmabuf, block);
+	KUNIT_EXPECT_PTR_EQ(test, exp->dmabuf->resv, resv);
+
+	f = dbt_fence_add(test, resv, DMA_RESV_USAGE_WRITE);
+	refs = kref_read(&f->base.refcount);
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&f->base.refcount), refs,
+			    "the release finalized the exporter's object");
+	if (kref_read(&f->base.refcount) == refs)
+		dma_fence_put(&f->base);	/* the freed object's reference */
+}
+
 static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_export_kzalloc),
 	KUNIT_CASE(dbt_fault_export_kzalloc_resv),
 	KUNIT_CASE(dbt_fault_export_file),
 	KUNIT_CASE(dbt_fault_attach),
 	KUNIT_CASE(dbt_fault_other_calls),
+	KUNIT_CASE(dbt_fault_resv_adjacent),
 	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
