@@ -120,6 +120,44 @@ static char *dma_buf_dname(struct dentry *dentry, char *buffer, int buflen)
 }
 
 /*
+ * Take poll callback @dcb off its fence, if a broken file reference count
+ * left it armed: the fence would call it on freed memory.  A callback
+ * that no longer sits on the fence has finished, since fences run their
+ * callbacks under the lock dma_fence_remove_callback() takes.
+ */
+static void dma_buf_poll_disarm(struct dma_buf *buf,
+				struct dma_buf_poll_cb_t *dcb)
+{
+	struct dma_fence **slot = dma_buf_poll_fence(buf, dcb);
+
+	if (!dcb->active)
+		return;
+	if (*slot)
+		dma_fence_remove_callback(*slot, &dcb->cb);
+	dcb->active = 0;
+}
+
+/*
+ * Whether a buffer whose last reference is gone must be kept.  Both cases
+ * are driver bugs (6.12 BUG()s on them).  A kernel mapping still in use
+ * points into the exporter's memory and will be handed back with
+ * dma_buf_vunmap() on this buffer: the buffer, its exporter's memory and
+ * module are kept, never released.
+ */
+static bool dma_buf_release_leaks(struct dma_buf *buf)
+{
+	if (WARN(buf->cb_in.active || buf->cb_out.active,
+		 "dma-buf %s released with poll callbacks armed\n",
+		 buf->exp_name)) {
+		dma_buf_poll_disarm(buf, &buf->cb_in);
+		dma_buf_poll_disarm(buf, &buf->cb_out);
+	}
+	return WARN(buf->vmapping_counter,
+		    "dma-buf %s released with %u kernel mappings left, leaking it\n",
+		    buf->exp_name, buf->vmapping_counter);
+}
+
+/*
  * The file's ->release only takes the buffer out of the registry
  * (dma_buf_file_closed()); the buffer itself goes with the dentry, which
  * d_dname() may still use after the file is gone.
@@ -129,25 +167,14 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 	struct dma_buf *buf = dentry->d_fsdata;
 	struct dma_buf_core *core;
 
-	if (!buf)
+	if (!buf || dma_buf_release_leaks(buf))
 		return;
 	core = dma_buf_core(buf);
 
-	if (WARN(buf->vmapping_counter,
-		 "dma-buf %s freed with %u kernel mappings left\n",
-		 buf->exp_name, buf->vmapping_counter)) {
-		/* Give the exporter its mapping back before it frees. */
-		dma_resv_lock(buf->resv, NULL);
-		if (buf->ops->vunmap)
-			buf->ops->vunmap(buf, &buf->vmap_ptr);
-		dma_resv_unlock(buf->resv);
-	}
 	/* The attachments belong to their importers; we cannot free them. */
 	WARN(!list_empty(&buf->attachments),
 	     "dma-buf %s freed with devices still attached\n",
 	     buf->exp_name);
-	/* Poll holds a file reference while a callback is armed. */
-	WARN_ON(buf->cb_in.active || buf->cb_out.active);
 	/* Fences of callbacks that ran since the last poll(). */
 	dma_fence_put(core->poll_fence_in);
 	dma_fence_put(core->poll_fence_out);

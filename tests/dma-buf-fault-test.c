@@ -436,8 +436,10 @@ static void dbt_misuse_vunmap_unmapped(struct kunit *test)
 }
 
 /*
- * The last reference goes while still vmapped: reported, the exporter
- * gets its vunmap before its release.
+ * The last reference goes while still vmapped (6.12 BUG()s): reported,
+ * and the buffer is kept, never released, because the mapping points
+ * into the exporter's memory and will still be handed back.  KASAN sees
+ * whether the vunmaps below touch freed memory.
  */
 static void dbt_misuse_release_vmapped(struct kunit *test)
 {
@@ -447,12 +449,54 @@ static void dbt_misuse_release_vmapped(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
 	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
-	dbt_put_final(exp);
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
 	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->released, 0);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 0);
+	if (exp->released)
+		return;	/* the buffer is gone: nothing may touch it */
+
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
 	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
 	KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
 	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+}
+
+/*
+ * The last reference goes while poll callbacks are armed, which a broken
+ * file reference count allows (6.12 BUG()s): reported, and the callbacks
+ * are taken off the fence before the buffer is freed, so that signaling
+ * it later calls nothing on freed memory.
+ */
+static void dbt_misuse_release_poll_armed(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct file *file = dmabuf->file;
+	struct dbt_fence *f;
+	bool armed;
+
+	f = dbt_fence_add(test, dmabuf->resv, DMA_RESV_USAGE_WRITE);
+	KUNIT_EXPECT_EQ(test, (__force unsigned int)file->f_op->poll(file, NULL),
+			0u);
+	KUNIT_ASSERT_EQ(test, file_count(file), 3);
+	/* Steal the references of the two armed callbacks. */
+	fput(file);
+	fput(file);
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+
+	spin_lock_irq(&f->lock);
+	armed = !list_empty(&f->base.cb_list);
+	if (armed)	/* they point into the freed buffer: never call them */
+		INIT_LIST_HEAD(&f->base.cb_list);
+	spin_unlock_irq(&f->lock);
+	KUNIT_EXPECT_FALSE_MSG(test, armed,
+			       "the freed buffer's callbacks are still on the fence");
 }
 
 /*
@@ -528,6 +572,7 @@ static struct kunit_case dbt_misuse_cases[] = {
 	KUNIT_CASE(dbt_misuse_vunmap_wrong_address),
 	KUNIT_CASE(dbt_misuse_vunmap_unmapped),
 	KUNIT_CASE(dbt_misuse_release_vmapped),
+	KUNIT_CASE(dbt_misuse_release_poll_armed),
 	KUNIT_CASE(dbt_misuse_release_attached),
 	KUNIT_CASE(dbt_misuse_pin_static),
 	KUNIT_CASE(dbt_misuse_end_cpu_null),
