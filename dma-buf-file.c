@@ -34,6 +34,13 @@ static int dma_buf_fop_release(struct inode *inode, struct file *file)
  * Userspace mappings go straight to the exporter, once we know the range
  * lies inside the buffer.  Only whole pages of the buffer can be mapped,
  * so a partial last page stays out of reach.
+ *
+ * Access rights are the VFS's business, as in 6.12: it refuses shared
+ * writable mappings of a read-only fd and takes VM_MAYWRITE from its
+ * shared ones, while private mappings may be (or later become) writable,
+ * their writes going to private copies.  Whether a mapping may grow with
+ * mremap() is the exporter's to say (VM_DONTEXPAND); see
+ * Documentation/driver-api/dma-buf-exporter.rst.
  */
 static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -46,21 +53,6 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
 	    end > (buf->size >> PAGE_SHIFT))
 		return -EINVAL;
-
-	/*
-	 * The VFS refuses writable shared mappings of a read-only file but
-	 * lets private ones through, and a private mapping of an exporter's
-	 * pages would still write to the buffer.  Refuse it too, and keep
-	 * mprotect() from adding write access later.
-	 */
-	if (!(file->f_mode & FMODE_WRITE)) {
-		if (vma->vm_flags & VM_WRITE)
-			return -EACCES;
-		vm_flags_clear(vma, VM_MAYWRITE);
-	}
-
-	/* mremap() must not grow the mapping past what we checked. */
-	vm_flags_set(vma, VM_DONTEXPAND);
 
 	return buf->ops->mmap(buf, vma);
 }
@@ -98,8 +90,9 @@ static loff_t dma_buf_fop_llseek(struct file *file, loff_t offset, int whence)
  * armed.  An armed callback holds a reference to the file, so that the
  * buffer outlives it even if every fd is closed meanwhile.
  *
- * The fence reference taken for arming stays in dcb->fence after the
- * callback ran, and the next poll() or the buffer's release drops it.
+ * The fence reference taken for arming stays in the callback's slot in
+ * struct dma_buf_core (dma_buf_poll_fence()) after the callback ran, and
+ * the next poll() or the buffer's release drops it.
  * The callback runs inside the fence's signaling, often under the lock
  * the fence was signaled with; dropping what may be the last reference
  * there would run the fence's release under that lock, and some releases
@@ -131,7 +124,7 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 			       enum dma_resv_usage usage, __poll_t event)
 {
 	struct dma_resv_iter cursor;
-	struct dma_fence *fence, *done;
+	struct dma_fence *fence, *done, **slot;
 
 	dma_resv_assert_held(buf->resv);
 
@@ -146,8 +139,9 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 	spin_unlock_irq(&buf->poll.lock);
 
 	/* The fence a callback that already ran was armed on. */
-	done = dcb->fence;
-	dcb->fence = NULL;
+	slot = dma_buf_poll_fence(buf, dcb);
+	done = *slot;
+	*slot = NULL;
 	dma_fence_put(done);
 
 	/* Taken before arming: the callback may run as soon as it is armed. */
@@ -157,7 +151,7 @@ static bool dma_buf_poll_check(struct dma_buf *buf,
 		dma_fence_get(fence);
 		if (!dma_fence_add_callback(fence, &dcb->cb,
 					    dma_buf_poll_fence_signaled)) {
-			dcb->fence = fence;
+			*slot = fence;
 			return false;
 		}
 		dma_fence_put(fence);
@@ -340,9 +334,11 @@ static long dma_buf_ioctl_import_sync_file(struct dma_buf *buf,
 
 	ret = 0;
 	if (leaves) {
-		ret = dma_resv_lock_interruptible(buf->resv, NULL);
-		if (ret)
-			goto out;
+		/*
+		 * Not interruptible: 6.12 never fails this ioctl with EINTR,
+		 * and programs do not retry it.
+		 */
+		dma_resv_lock(buf->resv, NULL);
 		ret = dma_resv_reserve_fences(buf->resv, leaves);
 		if (!ret) {
 			dma_fence_unwrap_for_each(leaf, &pos, in)
@@ -350,7 +346,6 @@ static long dma_buf_ioctl_import_sync_file(struct dma_buf *buf,
 		}
 		dma_resv_unlock(buf->resv);
 	}
-out:
 	dma_fence_put(in);
 	return ret;
 }

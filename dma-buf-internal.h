@@ -13,7 +13,52 @@
 #include <linux/slab.h>
 #include <linux/types.h>
 
-struct dma_buf;
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+
+/*
+ * Each buffer is one of these.  struct dma_buf keeps 6.12's members only;
+ * what the core needs besides lives here, around it, where no driver sees
+ * it.
+ */
+struct dma_buf_core {
+	struct dma_buf buf;
+	/*
+	 * The fence each poll callback (cb_in, cb_out) was last armed on,
+	 * with the reference taken for arming.  It stays here after the
+	 * callback ran, so that the callback never drops it; the next poll
+	 * or the release does.  Under the reservation lock.
+	 */
+	struct dma_fence *poll_fence_in, *poll_fence_out;
+	/* Which per-CPU registry list holds the buffer. */
+	unsigned int registry_cpu;
+	/*
+	 * Whether buf.resv is @resv below, made by the core.  A flag, not a
+	 * comparison of addresses: whatever an exporter's reservation object
+	 * is next to, it can never be taken for ours.
+	 */
+	bool owns_resv;
+	/*
+	 * The reservation object of a buffer whose exporter brings none.
+	 * Last, so that buffers with the exporter's are allocated without it.
+	 */
+	struct dma_resv resv;
+};
+
+static inline struct dma_buf_core *dma_buf_core(struct dma_buf *buf)
+{
+	return container_of(buf, struct dma_buf_core, buf);
+}
+
+/* The slot of poll callback @dcb's fence (see struct dma_buf_core). */
+static inline struct dma_fence **
+dma_buf_poll_fence(struct dma_buf *buf, struct dma_buf_poll_cb_t *dcb)
+{
+	struct dma_buf_core *core = dma_buf_core(buf);
+
+	return dcb == &buf->cb_in ? &core->poll_fence_in :
+				    &core->poll_fence_out;
+}
 
 /*
  * dma-buf.c: every allocation the core makes for buffers, attachments and

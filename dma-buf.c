@@ -34,21 +34,6 @@
 #include "dma-buf-sysfs-stats.h"
 
 /*
- * A buffer that brings no reservation object of its own gets one in the
- * same allocation.
- */
-struct dma_buf_with_resv {
-	struct dma_buf buf;
-	struct dma_resv resv;
-};
-
-static bool dma_buf_owns_resv(struct dma_buf *buf)
-{
-	return buf->resv ==
-	       &container_of(buf, struct dma_buf_with_resv, buf)->resv;
-}
-
-/*
  * The registry: every live buffer, for the debugfs listing.  Buffers join
  * the list of the CPU that exports them, so export and release take only
  * that CPU's mutex, which nobody else wants unless a listing is running.
@@ -67,8 +52,8 @@ static void dma_buf_registry_add(struct dma_buf *buf)
 {
 	struct dma_buf_registry *reg;
 
-	buf->registry_cpu = raw_smp_processor_id();
-	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
+	dma_buf_core(buf)->registry_cpu = raw_smp_processor_id();
+	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
 	mutex_lock(&reg->lock);
 	list_add(&buf->list_node, &reg->buffers);
 	mutex_unlock(&reg->lock);
@@ -78,7 +63,7 @@ static void dma_buf_registry_del(struct dma_buf *buf)
 {
 	struct dma_buf_registry *reg;
 
-	reg = per_cpu_ptr(&dma_buf_registry, buf->registry_cpu);
+	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
 	mutex_lock(&reg->lock);
 	list_del(&buf->list_node);
 	mutex_unlock(&reg->lock);
@@ -135,6 +120,44 @@ static char *dma_buf_dname(struct dentry *dentry, char *buffer, int buflen)
 }
 
 /*
+ * Take poll callback @dcb off its fence, if a broken file reference count
+ * left it armed: the fence would call it on freed memory.  A callback
+ * that no longer sits on the fence has finished, since fences run their
+ * callbacks under the lock dma_fence_remove_callback() takes.
+ */
+static void dma_buf_poll_disarm(struct dma_buf *buf,
+				struct dma_buf_poll_cb_t *dcb)
+{
+	struct dma_fence **slot = dma_buf_poll_fence(buf, dcb);
+
+	if (!dcb->active)
+		return;
+	if (*slot)
+		dma_fence_remove_callback(*slot, &dcb->cb);
+	dcb->active = 0;
+}
+
+/*
+ * Whether a buffer whose last reference is gone must be kept.  Both cases
+ * are driver bugs (6.12 BUG()s on them).  A kernel mapping still in use
+ * points into the exporter's memory and will be handed back with
+ * dma_buf_vunmap() on this buffer: the buffer, its exporter's memory and
+ * module are kept, never released.
+ */
+static bool dma_buf_release_leaks(struct dma_buf *buf)
+{
+	if (WARN(buf->cb_in.active || buf->cb_out.active,
+		 "dma-buf %s released with poll callbacks armed\n",
+		 buf->exp_name)) {
+		dma_buf_poll_disarm(buf, &buf->cb_in);
+		dma_buf_poll_disarm(buf, &buf->cb_out);
+	}
+	return WARN(buf->vmapping_counter,
+		    "dma-buf %s released with %u kernel mappings left, leaking it\n",
+		    buf->exp_name, buf->vmapping_counter);
+}
+
+/*
  * The file's ->release only takes the buffer out of the registry
  * (dma_buf_file_closed()); the buffer itself goes with the dentry, which
  * d_dname() may still use after the file is gone.
@@ -142,36 +165,27 @@ static char *dma_buf_dname(struct dentry *dentry, char *buffer, int buflen)
 static void dma_buf_dentry_release(struct dentry *dentry)
 {
 	struct dma_buf *buf = dentry->d_fsdata;
+	struct dma_buf_core *core;
 
-	if (!buf)
+	if (!buf || dma_buf_release_leaks(buf))
 		return;
+	core = dma_buf_core(buf);
 
-	if (WARN(buf->vmapping_counter,
-		 "dma-buf %s freed with %u kernel mappings left\n",
-		 buf->exp_name, buf->vmapping_counter)) {
-		/* Give the exporter its mapping back before it frees. */
-		dma_resv_lock(buf->resv, NULL);
-		if (buf->ops->vunmap)
-			buf->ops->vunmap(buf, &buf->vmap_ptr);
-		dma_resv_unlock(buf->resv);
-	}
 	/* The attachments belong to their importers; we cannot free them. */
 	WARN(!list_empty(&buf->attachments),
 	     "dma-buf %s freed with devices still attached\n",
 	     buf->exp_name);
-	/* Poll holds a file reference while a callback is armed. */
-	WARN_ON(buf->cb_in.active || buf->cb_out.active);
 	/* Fences of callbacks that ran since the last poll(). */
-	dma_fence_put(buf->cb_in.fence);
-	dma_fence_put(buf->cb_out.fence);
+	dma_fence_put(core->poll_fence_in);
+	dma_fence_put(core->poll_fence_out);
 
 	dma_buf_stats_teardown(buf);
 	buf->ops->release(buf);
-	if (dma_buf_owns_resv(buf))
-		dma_resv_fini(buf->resv);
+	if (core->owns_resv)
+		dma_resv_fini(&core->resv);
 	module_put(buf->owner);
 	kfree(buf->name);
-	kfree(buf);
+	kfree(core);
 }
 
 static const struct dentry_operations dma_buf_dentry_operations = {
@@ -286,7 +300,7 @@ static bool dma_buf_ops_valid(const struct dma_buf_ops *ops)
  */
 struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 {
-	struct dma_buf_with_resv *bundle = NULL;
+	struct dma_buf_core *core;
 	struct dma_buf *buf;
 	struct file *file;
 	int ret;
@@ -299,16 +313,17 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 	if (!try_module_get(exp_info->owner))
 		return ERR_PTR(-ENOENT);
 
-	if (exp_info->resv) {
-		buf = dma_buf_kzalloc(sizeof(*buf), GFP_KERNEL);
-	} else {
-		bundle = dma_buf_kzalloc(sizeof(*bundle), GFP_KERNEL);
-		buf = bundle ? &bundle->buf : NULL;
-	}
-	if (!buf) {
+	/* Our reservation object only when the exporter brings none. */
+	if (exp_info->resv)
+		core = dma_buf_kzalloc(offsetof(struct dma_buf_core, resv),
+				       GFP_KERNEL);
+	else
+		core = dma_buf_kzalloc(sizeof(*core), GFP_KERNEL);
+	if (!core) {
 		ret = -ENOMEM;
 		goto err_module;
 	}
+	buf = &core->buf;
 	buf->size = exp_info->size;
 	buf->ops = exp_info->ops;
 	buf->priv = exp_info->priv;
@@ -319,11 +334,12 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 	init_waitqueue_head(&buf->poll);
 	buf->cb_in.poll = &buf->poll;
 	buf->cb_out.poll = &buf->poll;
-	if (bundle) {
-		buf->resv = &bundle->resv;
-		dma_resv_init(buf->resv);
-	} else {
+	if (exp_info->resv) {
 		buf->resv = exp_info->resv;
+	} else {
+		core->owns_resv = true;
+		dma_resv_init(&core->resv);
+		buf->resv = &core->resv;
 	}
 
 	file = dma_buf_alloc_file(buf, exp_info->flags);
@@ -348,9 +364,9 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 err_file:
 	fput(file);
 err_free:
-	if (bundle)
-		dma_resv_fini(&bundle->resv);
-	kfree(buf);
+	if (core->owns_resv)
+		dma_resv_fini(&core->resv);
+	kfree(core);
 err_module:
 	module_put(exp_info->owner);
 	return ERR_PTR(ret);
@@ -670,16 +686,17 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_detach, DMA_BUF);
  *
  * Context: the buffer's reservation lock must be held.
  *
- * Return: 0, -EINVAL (with a WARN) for a static importer's attachment,
- * which is already pinned as long as it needs, or the exporter's error.
+ * Return: 0 or the exporter's error.  A static importer's attachment,
+ * which is already pinned as long as it needs, gets a WARN, and the
+ * exporter's &dma_buf_ops.pin is called all the same.
  */
 int dma_buf_pin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
 
 	dma_resv_assert_held(buf->resv);
-	if (WARN_ON(!dma_buf_attachment_is_dynamic(attach)))
-		return -EINVAL;
+	/* Misuse, but the exporter still decides, as in 6.12. */
+	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
 	return buf->ops->pin ? buf->ops->pin(attach) : 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
@@ -688,16 +705,16 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
  * dma_buf_unpin - undo one dma_buf_pin()
  * @attach: the attachment that was pinned
  *
- * Context: the buffer's reservation lock must be held.  WARNs and does
- * nothing for a static importer's attachment.
+ * Context: the buffer's reservation lock must be held.  WARNs for a
+ * static importer's attachment, and still calls the exporter's
+ * &dma_buf_ops.unpin.
  */
 void dma_buf_unpin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
 
 	dma_resv_assert_held(buf->resv);
-	if (WARN_ON(!dma_buf_attachment_is_dynamic(attach)))
-		return;
+	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
 	if (buf->ops->unpin)
 		buf->ops->unpin(attach);
 }

@@ -310,12 +310,81 @@ static void dbt_fault_other_calls(struct kunit *test)
 	dbt_put_final(exp);
 }
 
+/*
+ * An exporter's reservation object right after the memory the core
+ * allocates for its buffer, where 6.12's layout puts the core's own: the
+ * first export learns how much the core asks for, the second gets a block
+ * with the exporter's object just past that.  The core must not take it
+ * for its own and finalize it at release (which would drop its fence).
+ * The exporter's object shares the block only so that the test can put it
+ * there; it goes with the buffer, and the test drops its fence reference.
+ */
+static struct {
+	size_t size;
+	void *block;
+} dbt_adjacent;
+
+static void *dbt_kzalloc_adjacent(size_t size, gfp_t gfp)
+{
+	void *block = dbt_adjacent.block;
+
+	dbt_adjacent.size = size;
+	if (!block)
+		return kzalloc(size, gfp);
+	dbt_adjacent.block = NULL;
+	return block;
+}
+
+static void dbt_fault_resv_adjacent(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct dma_resv probe, *resv;
+	struct dbt_fence *f;
+	unsigned int refs;
+	void *block;
+
+	memset(&dbt_adjacent, 0, sizeof(dbt_adjacent));
+	kunit_activate_static_stub(test, dma_buf_kunit_kzalloc,
+				   dbt_kzalloc_adjacent);
+	dma_resv_init(&probe);
+	dbt_fill_info(exp, &info);
+	info.resv = &probe;
+	exp->dmabuf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	dbt_put_final(exp);
+	dma_resv_fini(&probe);
+	KUNIT_ASSERT_GE(test, dbt_adjacent.size, sizeof(struct dma_buf));
+
+	block = kzalloc(dbt_adjacent.size + sizeof(*resv), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, block);
+	resv = block + dbt_adjacent.size;
+	dma_resv_init(resv);
+	dbt_adjacent.block = block;
+	exp->released = 0;
+	info.resv = resv;
+	exp->dmabuf = dma_buf_export(&info);
+	kunit_deactivate_static_stub(test, dma_buf_kunit_kzalloc);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	KUNIT_ASSERT_PTR_EQ(test, (void *)exp->dmabuf, block);
+	KUNIT_EXPECT_PTR_EQ(test, exp->dmabuf->resv, resv);
+
+	f = dbt_fence_add(test, resv, DMA_RESV_USAGE_WRITE);
+	refs = kref_read(&f->base.refcount);
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&f->base.refcount), refs,
+			    "the release finalized the exporter's object");
+	if (kref_read(&f->base.refcount) == refs)
+		dma_fence_put(&f->base);	/* the freed object's reference */
+}
+
 static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_export_kzalloc),
 	KUNIT_CASE(dbt_fault_export_kzalloc_resv),
 	KUNIT_CASE(dbt_fault_export_file),
 	KUNIT_CASE(dbt_fault_attach),
 	KUNIT_CASE(dbt_fault_other_calls),
+	KUNIT_CASE(dbt_fault_resv_adjacent),
 	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };
@@ -367,8 +436,10 @@ static void dbt_misuse_vunmap_unmapped(struct kunit *test)
 }
 
 /*
- * The last reference goes while still vmapped: reported, the exporter
- * gets its vunmap before its release.
+ * The last reference goes while still vmapped (6.12 BUG()s): reported,
+ * and the buffer is kept, never released, because the mapping points
+ * into the exporter's memory and will still be handed back.  KASAN sees
+ * whether the vunmaps below touch freed memory.
  */
 static void dbt_misuse_release_vmapped(struct kunit *test)
 {
@@ -378,12 +449,54 @@ static void dbt_misuse_release_vmapped(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
 	KUNIT_ASSERT_EQ(test, dma_buf_vmap_unlocked(dmabuf, &map), 0);
-	dbt_put_final(exp);
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
 	dbt_expect_warns(test, 1);
+	KUNIT_EXPECT_EQ(test, exp->released, 0);
+	KUNIT_EXPECT_EQ(test, exp->vunmapped, 0);
+	if (exp->released)
+		return;	/* the buffer is gone: nothing may touch it */
+
+	dma_buf_vunmap_unlocked(dmabuf, &map);
+	dma_buf_vunmap_unlocked(dmabuf, &map);
 	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
 	KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
 	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+}
+
+/*
+ * The last reference goes while poll callbacks are armed, which a broken
+ * file reference count allows (6.12 BUG()s): reported, and the callbacks
+ * are taken off the fence before the buffer is freed, so that signaling
+ * it later calls nothing on freed memory.
+ */
+static void dbt_misuse_release_poll_armed(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dma_buf *dmabuf = dbt_export(exp);
+	struct file *file = dmabuf->file;
+	struct dbt_fence *f;
+	bool armed;
+
+	f = dbt_fence_add(test, dmabuf->resv, DMA_RESV_USAGE_WRITE);
+	KUNIT_EXPECT_EQ(test, (__force unsigned int)file->f_op->poll(file, NULL),
+			0u);
+	KUNIT_ASSERT_EQ(test, file_count(file), 3);
+	/* Steal the references of the two armed callbacks. */
+	fput(file);
+	fput(file);
+	dbt_put_final(exp);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 1);
+	dbt_expect_warns(test, 1);
+
+	spin_lock_irq(&f->lock);
+	armed = !list_empty(&f->base.cb_list);
+	if (armed)	/* they point into the freed buffer: never call them */
+		INIT_LIST_HEAD(&f->base.cb_list);
+	spin_unlock_irq(&f->lock);
+	KUNIT_EXPECT_FALSE_MSG(test, armed,
+			       "the freed buffer's callbacks are still on the fence");
 }
 
 /*
@@ -410,7 +523,11 @@ static void dbt_misuse_release_attached(struct kunit *test)
 	kfree(attach);
 }
 
-/* Pinning is for dynamic importers: refused, with a WARN. */
+/*
+ * Pinning is for dynamic importers.  A static importer's pin and unpin
+ * are reported, and still reach the exporter, whose answer is returned:
+ * 6.12 does the same, and importers that misuse it rely on the pin.
+ */
 static void dbt_misuse_pin_static(struct kunit *test)
 {
 	struct dbt_exporter *exp = dbt_exporter_new(test);
@@ -424,13 +541,18 @@ static void dbt_misuse_pin_static(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, exp->pins, 1);
 
 	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), 0);
+	KUNIT_EXPECT_EQ(test, exp->pins, 2);
+	exp->pin_ret = -EBUSY;
+	KUNIT_EXPECT_EQ(test, dma_buf_pin(attach), -EBUSY);
+	exp->pin_ret = 0;
 	dma_buf_unpin(attach);
 	dma_resv_unlock(dmabuf->resv);
-	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 2);
-	dbt_expect_warns(test, 2);
-	KUNIT_EXPECT_EQ(test, exp->pinned, 1);
-	KUNIT_EXPECT_EQ(test, exp->unpinned, 0);
+	KUNIT_EXPECT_EQ(test, dbt_case_warns(test), 3);
+	dbt_expect_warns(test, 3);
+	KUNIT_EXPECT_EQ(test, exp->pinned, 3);
+	KUNIT_EXPECT_EQ(test, exp->unpinned, 1);
+	KUNIT_EXPECT_EQ(test, exp->pins, 1);
 
 	dma_buf_detach(dmabuf, attach);
 	dbt_expect_balanced(exp);
@@ -450,6 +572,7 @@ static struct kunit_case dbt_misuse_cases[] = {
 	KUNIT_CASE(dbt_misuse_vunmap_wrong_address),
 	KUNIT_CASE(dbt_misuse_vunmap_unmapped),
 	KUNIT_CASE(dbt_misuse_release_vmapped),
+	KUNIT_CASE(dbt_misuse_release_poll_armed),
 	KUNIT_CASE(dbt_misuse_release_attached),
 	KUNIT_CASE(dbt_misuse_pin_static),
 	KUNIT_CASE(dbt_misuse_end_cpu_null),

@@ -147,7 +147,8 @@ struct dma_buf_ops {
  *
  * Made by dma_buf_export() and kept alive by references to @file: the
  * buffer goes away when the last file reference does.  Drivers read the
- * members documented here; the core's own bookkeeping follows them.
+ * members documented here, which are 6.12's; the core keeps its own
+ * bookkeeping outside the structure.
  *
  * @size: size of the buffer in bytes; fixed for the buffer's life.
  * @file: the file behind the buffer's fds; every reference to the buffer
@@ -173,7 +174,6 @@ struct dma_buf_ops {
  * @cb_out: poll's fence callback for EPOLLOUT (waits for all fences).
  * @sysfs_entry: the buffer's entry under /sys/kernel/dmabuf/buffers, with
  *	CONFIG_DMABUF_SYSFS_STATS.
- * @registry_cpu: core-private: which per-CPU registry list holds the buffer.
  */
 struct dma_buf {
 	size_t size;
@@ -195,15 +195,12 @@ struct dma_buf {
 	 * A fence callback armed by poll(): @cb sits on the fence poll
 	 * waits for, @poll is the wait queue to wake (&dma_buf.poll), and
 	 * @active holds the events to report while armed, 0 when idle,
-	 * under the wait queue's lock.  @fence is the reference taken for
-	 * the fence @cb was last armed on, kept after the callback ran so
-	 * that the callback never drops it; under the reservation lock.
+	 * under the wait queue's lock.
 	 */
 	struct dma_buf_poll_cb_t {
 		struct dma_fence_cb cb;
 		wait_queue_head_t *poll;
 		__poll_t active;
-		struct dma_fence *fence;
 	} cb_in, cb_out;
 #ifdef CONFIG_DMABUF_SYSFS_STATS
 	/* The kobject of /sys/kernel/dmabuf/buffers/<inode>. */
@@ -212,7 +209,6 @@ struct dma_buf {
 		struct dma_buf *dmabuf;
 	} *sysfs_entry;
 #endif
-	unsigned int registry_cpu;
 };
 
 /**
