@@ -567,10 +567,25 @@ static bool iter_stale(struct dma_resv_iter *it, struct dma_resv_list *fl)
 }
 
 /*
+ * Under RCU: a fence the cursor's usage level leaves out is still asked
+ * whether it is done, as 6.12's walk asks every fence it passes, so that
+ * a fence only its ->signaled hook knows to be complete gets signaled (and
+ * its callbacks run) by any walk over it.  Fences without the hook can only
+ * be signaled by their driver: nothing to ask, no reference to take.
+ */
+static void iter_poll_filtered(struct dma_fence *fence)
+{
+	if (!fence->ops->signaled || !dma_fence_get_rcu(fence))
+		return;
+	dma_fence_is_signaled(fence);
+	dma_fence_put(fence);
+}
+
+/*
  * Under RCU: the next pending fence of @fl from the cursor's position, with
  * a reference, or NULL at the end, or an error pointer when the list was
- * replaced under us.  Fences known to be signaled, or above the cursor's
- * usage level, are skipped before their reference count is touched.
+ * replaced under us.  Fences known to be signaled are skipped before
+ * their reference count is touched.
  */
 static struct dma_fence *iter_scan(struct dma_resv_iter *it,
 				   struct dma_resv_list *fl)
@@ -579,8 +594,12 @@ static struct dma_fence *iter_scan(struct dma_resv_iter *it,
 		unsigned long ent = READ_ONCE(fl->ent[it->index]);
 		struct dma_fence *fence = ent_fence(ent);
 
-		if (ent_usage(ent) > it->usage ||
-		    fence_known_signaled(fence)) {
+		if (fence_known_signaled(fence)) {
+			it->index++;
+			continue;
+		}
+		if (ent_usage(ent) > it->usage) {
+			iter_poll_filtered(fence);
 			it->index++;
 			continue;
 		}

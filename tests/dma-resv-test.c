@@ -1568,6 +1568,30 @@ static void test_signaled_by_hook(struct kunit *test)
 	dma_fence_put(a);
 }
 
+/*
+ * A walk asks every fence it passes whether it is done, also those its
+ * usage level leaves out, as 6.12's does: a bookkeeping fence whose hook
+ * reports completion is signaled by a query for kernel fences.
+ */
+static void test_walk_polls_filtered(struct kunit *test)
+{
+	struct dma_fence *k = mkfence_new(test), *b = mkfence_new(test);
+	struct dma_resv obj;
+
+	dma_resv_init(&obj);
+	add_one(test, &obj, b, DMA_RESV_USAGE_BOOKKEEP);
+	add_one(test, &obj, k, DMA_RESV_USAGE_KERNEL);
+	to_tfence(b)->hw_done = true;
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&obj,
+							DMA_RESV_USAGE_KERNEL));
+	KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_SIGNALED_BIT,
+					 &b->flags));
+	KUNIT_EXPECT_EQ(test, refs(b), 2);
+	dma_resv_fini(&obj);
+	dma_fence_put(k);
+	dma_fence_put(b);
+}
+
 static void test_set_deadline(struct kunit *test)
 {
 	struct dma_fence *w = mkfence_new(test), *b = mkfence_new(test);
@@ -1906,6 +1930,7 @@ static struct kunit_case resv_query_cases[] = {
 	KUNIT_CASE(test_singleton_array),
 	KUNIT_CASE(test_wait_timeout),
 	KUNIT_CASE(test_signaled_by_hook),
+	KUNIT_CASE(test_walk_polls_filtered),
 	KUNIT_CASE(test_set_deadline),
 	KUNIT_CASE(test_describe),
 	KUNIT_CASE(test_unlocked_restart),
