@@ -1030,7 +1030,8 @@ int dma_buf_vmap(struct dma_buf *buf, struct iosys_map *map)
 
 	iosys_map_clear(&mapping);
 	ret = buf->ops->vmap(buf, &mapping);
-	if (ret)
+	/* Reported once, as 6.12 does: callers may retry under pressure. */
+	if (WARN_ON_ONCE(ret))
 		return ret;
 	if (WARN(iosys_map_is_null(&mapping),
 		 "dma-buf %s: vmap succeeded without an address\n",
