@@ -30,8 +30,10 @@ struct dma_buf_core {
 	 * or the release does.  Under the reservation lock.
 	 */
 	struct dma_fence *poll_fence_in, *poll_fence_out;
+#if IS_ENABLED(CONFIG_DEBUG_FS)
 	/* Which per-CPU registry list holds the buffer. */
 	unsigned int registry_cpu;
+#endif
 	/*
 	 * Whether buf.resv is @resv below, made by the core.  A flag, not a
 	 * comparison of addresses: whatever an exporter's reservation object

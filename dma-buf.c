@@ -33,8 +33,11 @@
 #include "dma-buf-internal.h"
 #include "dma-buf-sysfs-stats.h"
 
+#if IS_ENABLED(CONFIG_DEBUG_FS)
 /*
- * The registry: every live buffer, for the debugfs listing.  Buffers join
+ * The registry: every live buffer, for the debugfs listing (which is all
+ * it is for: without debugfs, as in 6.12, there is neither registry nor
+ * struct dma_buf.list_node).  Buffers join
  * the list of the CPU that exports them, so export and release take only
  * that CPU's mutex, which nobody else wants unless a listing is running.
  * A walker holds one list's mutex while it looks at that list's buffers:
@@ -93,6 +96,23 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 	}
 	return ret;
 }
+
+static void __init dma_buf_registry_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct dma_buf_registry *reg = per_cpu_ptr(&dma_buf_registry, cpu);
+
+		mutex_init(&reg->lock);
+		INIT_LIST_HEAD(&reg->buffers);
+	}
+}
+#else
+static inline void dma_buf_registry_add(struct dma_buf *buf) {}
+static inline void dma_buf_registry_del(struct dma_buf *buf) {}
+static inline void dma_buf_registry_init(void) {}
+#endif
 
 void *dma_buf_kunit_kzalloc(size_t size, gfp_t gfp)
 {
@@ -1118,15 +1138,9 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_vunmap_unlocked, DMA_BUF);
 static int __init dma_buf_core_init(void)
 {
 	struct vfsmount *mnt;
-	int cpu, ret;
+	int ret;
 
-	for_each_possible_cpu(cpu) {
-		struct dma_buf_registry *reg = per_cpu_ptr(&dma_buf_registry, cpu);
-
-		mutex_init(&reg->lock);
-		INIT_LIST_HEAD(&reg->buffers);
-	}
-
+	dma_buf_registry_init();
 	ret = dma_buf_init_sysfs_statistics();
 	if (ret)
 		return ret;

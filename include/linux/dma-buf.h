@@ -165,7 +165,7 @@ struct dma_buf_ops {
  * @name_lock: protects @name.
  * @owner: the exporter's module, held while the buffer exists.
  * @list_node: core-private: the buffer's place in the registry that the
- *	debugfs listing walks.
+ *	debugfs listing walks; only with CONFIG_DEBUG_FS.
  * @priv: the exporter's data for this buffer.
  * @resv: the reservation object with the buffer's fences; the core's own
  *	unless the exporter passed one in &dma_buf_export_info.resv.
@@ -186,7 +186,9 @@ struct dma_buf {
 	const char *name;
 	spinlock_t name_lock; /* protects name */
 	struct module *owner;
+#if IS_ENABLED(CONFIG_DEBUG_FS)
 	struct list_head list_node;
+#endif
 	void *priv;
 	struct dma_resv *resv;
 	wait_queue_head_t poll;
