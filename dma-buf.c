@@ -158,23 +158,36 @@ static void dma_buf_poll_disarm(struct dma_buf *buf,
 }
 
 /*
- * Whether a buffer whose last reference is gone must be kept.  Both cases
- * are driver bugs (6.12 BUG()s on them).  A kernel mapping still in use
- * points into the exporter's memory and will be handed back with
- * dma_buf_vunmap() on this buffer: the buffer, its exporter's memory and
- * module are kept, never released.
+ * Whether a buffer whose last reference is gone must be kept.  All three
+ * cases are driver bugs.  A kernel mapping still in use points into the
+ * exporter's memory and will be handed back with dma_buf_vunmap() on this
+ * buffer; an attachment still on the list will be handed back with
+ * dma_buf_detach(), which locks the reservation object, unlinks itself and
+ * may unmap through the exporter.  Either way the buffer, its exporter's
+ * memory and module are kept, never released, so that those later calls
+ * find them alive.  Its file is gone (freed after this d_release): a holder
+ * that still passes the buffer to dma_buf_put() or dma_buf_fd() is told so.
  */
 static bool dma_buf_release_leaks(struct dma_buf *buf)
 {
+	bool vmapped, attached;
+
 	if (WARN(buf->cb_in.active || buf->cb_out.active,
 		 "dma-buf %s released with poll callbacks armed\n",
 		 buf->exp_name)) {
 		dma_buf_poll_disarm(buf, &buf->cb_in);
 		dma_buf_poll_disarm(buf, &buf->cb_out);
 	}
-	return WARN(buf->vmapping_counter,
-		    "dma-buf %s released with %u kernel mappings left, leaking it\n",
-		    buf->exp_name, buf->vmapping_counter);
+	vmapped = WARN(buf->vmapping_counter,
+		       "dma-buf %s released with %u kernel mappings left, leaking it\n",
+		       buf->exp_name, buf->vmapping_counter);
+	attached = WARN(!list_empty(&buf->attachments),
+			"dma-buf %s released with devices still attached, leaking it\n",
+			buf->exp_name);
+	if (!vmapped && !attached)
+		return false;
+	buf->file = NULL;
+	return true;
 }
 
 /*
@@ -191,10 +204,6 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 		return;
 	core = dma_buf_core(buf);
 
-	/* The attachments belong to their importers; we cannot free them. */
-	WARN(!list_empty(&buf->attachments),
-	     "dma-buf %s freed with devices still attached\n",
-	     buf->exp_name);
 	/* Fences of callbacks that ran since the last poll(). */
 	dma_fence_put(core->poll_fence_in);
 	dma_fence_put(core->poll_fence_out);
@@ -855,8 +864,9 @@ void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
 	if (sg_table == attach->sgt)
 		return;
 	dma_buf_exporter_unmap(attach, sg_table, direction);
+	/* Through dma_buf_unpin(), which WARNs for a static importer, as 6.12. */
 	if (dma_buf_pins_per_map(attach))
-		attach->dmabuf->ops->unpin(attach);
+		dma_buf_unpin(attach);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_unmap_attachment, DMA_BUF);
 
@@ -1026,7 +1036,8 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_mmap, DMA_BUF);
  *
  * Return: 0; -EINVAL (with a WARN for a NULL buffer) when the exporter
  * cannot vmap or reported success without an address; -EOVERFLOW when the
- * count would wrap; or the exporter's error.
+ * count would wrap; or the exporter's error, of which the first one since
+ * boot is reported with a WARN, as in 6.12.
  */
 int dma_buf_vmap(struct dma_buf *buf, struct iosys_map *map)
 {
@@ -1112,8 +1123,9 @@ void dma_buf_vunmap(struct dma_buf *buf, struct iosys_map *map)
 
 	if (--buf->vmapping_counter)
 		return;
+	/* The caller's map, as 6.12: GEM's vunmap clears it for the caller. */
 	if (buf->ops->vunmap)
-		buf->ops->vunmap(buf, &buf->vmap_ptr);
+		buf->ops->vunmap(buf, map);
 	iosys_map_clear(&buf->vmap_ptr);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_vunmap, DMA_BUF);
