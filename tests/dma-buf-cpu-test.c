@@ -403,6 +403,9 @@ static void dbt_vmap_refcount(struct kunit *test)
 		dma_buf_vunmap_unlocked(dmabuf, &map[i]);
 	}
 	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
+	/* GEM's vunmap clears the map it is given for the last user. */
+	KUNIT_EXPECT_PTR_EQ(test, exp->vunmap_map,
+			    &map[DBT_VMAP_USERS - 1]);
 	KUNIT_EXPECT_EQ(test, dmabuf->vmapping_counter, 0);
 	KUNIT_EXPECT_TRUE(test, iosys_map_is_null(&dmabuf->vmap_ptr));
 

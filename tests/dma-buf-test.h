@@ -51,6 +51,8 @@ struct dbt_exporter {
 	/* calls of each callback */
 	int attached, detached, pinned, unpinned, mapped, unmapped;
 	int released, began, ended, mmapped, vmapped, vunmapped;
+	/* the map the last vunmap was handed: the caller's, as in 6.12 */
+	const struct iosys_map *vunmap_map;
 	/* pins and vmaps currently held (successful calls minus undos) */
 	int pins, vmaps;
 
@@ -325,6 +327,7 @@ static inline void dbt_op_vunmap(struct dma_buf *dmabuf,
 	struct dbt_exporter *exp = dbt_exp(dmabuf);
 
 	exp->vunmapped++;
+	exp->vunmap_map = map;
 	dbt_lock_state(exp, dmabuf, true);
 	if (map->is_iomem || map->vaddr != exp->vbuf || exp->vmaps-- <= 0)
 		exp->bad_calls++;
