@@ -1199,6 +1199,20 @@ struct lock_holder {
 	bool saw_waiter;
 };
 
+/*
+ * Asleep uninterruptibly is not enough: the ioctl might sleep so elsewhere
+ * first, and the old interruptible lock would then find the lock free and
+ * succeed without ever looking at the signal.  Wait until it is queued.
+ */
+static bool lock_has_waiter(struct dma_resv *resv)
+{
+#ifdef CONFIG_PREEMPT_RT
+	return true;	/* an rt_mutex: no wait list to look at */
+#else
+	return !list_empty(&resv->lock.base.wait_list);
+#endif
+}
+
 static int lock_holder_fn(void *data)
 {
 	struct lock_holder *h = data;
@@ -1207,7 +1221,8 @@ static int lock_holder_fn(void *data)
 	dma_resv_lock(h->resv, NULL);
 	complete(&h->locked);
 	while (time_before(jiffies, end)) {
-		if (READ_ONCE(h->waiter->__state) == TASK_UNINTERRUPTIBLE) {
+		if (READ_ONCE(h->waiter->__state) == TASK_UNINTERRUPTIBLE &&
+		    lock_has_waiter(h->resv)) {
 			h->saw_waiter = true;
 			break;
 		}
