@@ -152,9 +152,13 @@ static inline bool resv_walked(struct dma_resv *obj)
 }
 
 /* What an unlocked cursor keeps of its list: the generation (0: none). */
+/*
+ * Acquire: a list emptied in place stores its new generation after its
+ * zero length, so whoever sees the generation sees the length.
+ */
 static inline unsigned long list_id(const struct dma_resv_list *fl)
 {
-	return fl ? READ_ONCE(fl->gen) : 0;
+	return fl ? smp_load_acquire(&fl->gen) : 0;
 }
 
 /* The out-of-line half of dma_resv_kmalloc(), which KUnit can redirect. */
@@ -246,7 +250,8 @@ static struct dma_resv_list *resv_publish(struct dma_resv *obj,
 {
 	unsigned long walked = resv_walked(obj) ? DMA_RESV_LIST_WALKED : 0;
 
-	new->gen = list_id(old) + 1;
+	/* Never 0, which stands for "no list", even after a 32-bit wrap. */
+	new->gen = list_id(old) + 1 ?: 1;
 	if (walked)
 		new->retired = old;
 	rcu_assign_pointer(obj->fences,
@@ -424,7 +429,8 @@ void dma_resv_end_locked_walks(struct dma_resv *obj)
 	dma_resv_assert_held(obj);
 	chain = fl->retired;
 	fl->retired = NULL;
-	RCU_INIT_POINTER(obj->fences, fl);
+	/* Readers load the pointer concurrently: publish, even if only a bit. */
+	rcu_assign_pointer(obj->fences, fl);
 	list_release_chain(chain);
 }
 EXPORT_SYMBOL(dma_resv_end_locked_walks);
@@ -563,7 +569,8 @@ static void iter_restart(struct dma_resv_iter *it, struct dma_resv_list *fl)
 static bool iter_stale(struct dma_resv_iter *it, struct dma_resv_list *fl)
 {
 	return resv_list_rcu(it->obj) != fl ||
-	       list_id(fl) != (unsigned long)it->fences;
+	       list_id(fl) != (unsigned long)it->fences ||
+	       (fl && it->num_fences > READ_ONCE(fl->len));
 }
 
 /*
@@ -743,11 +750,16 @@ struct dma_fence *dma_resv_iter_first(struct dma_resv_iter *it)
 
 	dma_resv_assert_held(it->obj);
 	fl = resv_list(it->obj);
-	/* Keep what the walk is on alive until the unlock. */
-	if (fl && !resv_walked(it->obj))
-		RCU_INIT_POINTER(it->obj->fences,
-				 (struct dma_resv_list *)((unsigned long)fl |
-							  DMA_RESV_LIST_WALKED));
+	/*
+	 * Keep what the walk is on alive until the unlock.  Only a lock
+	 * holder may write the pointer: without lockdep the assertion above
+	 * is empty, and a driver walking unlocked must not race a writer.
+	 */
+	if (fl && !resv_walked(it->obj) &&
+	    !WARN_ON_ONCE(!ww_mutex_is_locked(&it->obj->lock)))
+		rcu_assign_pointer(it->obj->fences,
+				   (struct dma_resv_list *)((unsigned long)fl |
+							    DMA_RESV_LIST_WALKED));
 	it->fences = fl;
 	it->index = 0;
 	it->num_fences = fl ? fl->len : 0;
@@ -783,10 +795,15 @@ static void list_empty_in_place(struct dma_resv_list *fl)
 {
 	u32 i, len = fl->len;
 
-	WRITE_ONCE(fl->gen, fl->gen + 1);
 	fl->max = 0;
-	/* The generation before the length and the puts: see iter_scan(). */
-	smp_store_release(&fl->len, 0);
+	/*
+	 * The length, then the generation, then the puts.  A cursor that read
+	 * the new generation reads length 0 (list_id() acquires); one that
+	 * still holds the old generation and meets a fence freed by the puts
+	 * sees the new one (iter_stale()), and otherwise the shorter length.
+	 */
+	WRITE_ONCE(fl->len, 0);
+	smp_store_release(&fl->gen, fl->gen + 1 ?: 1);
 	for (i = 0; i < len; i++)
 		dma_fence_put(ent_fence(fl->ent[i]));
 }
@@ -928,7 +945,7 @@ EXPORT_SYMBOL_GPL(dma_resv_get_fences);
  *
  * Context: process context, may sleep and allocate.
  *
- * Return: 0 on success or -ENOMEM.
+ * Return: 0 on success or -ENOMEM, with @fence left as it was.
  */
 int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 			   struct dma_fence **fence)
@@ -938,12 +955,14 @@ int dma_resv_get_singleton(struct dma_resv *obj, enum dma_resv_usage usage,
 	unsigned int count;
 	int ret;
 
-	*fence = NULL;
+	/* On failure *fence stays as the caller had it, as in 6.12. */
 	ret = dma_resv_get_fences(obj, usage, &count, &all);
 	if (ret)
 		return ret;
-	if (!count)
+	if (!count) {
+		*fence = NULL;
 		return 0;
+	}
 	if (count == 1) {
 		*fence = all[0];
 		kfree(all);
@@ -993,7 +1012,12 @@ long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 	struct dma_fence *fence;
 	long left;
 
-	left = timeout ? min_t(unsigned long, timeout, MAX_SCHEDULE_TIMEOUT) : 1;
+	/*
+	 * Not clamped: a timeout above LONG_MAX reaches the fences as the
+	 * negative value 6.12 passes them (dma_fence_wait_timeout() WARNs and
+	 * fails), and an idle object returns it as 6.12 does.
+	 */
+	left = timeout ? (long)timeout : 1;
 	dma_resv_iter_begin(&it, obj, usage);
 	dma_resv_for_each_fence_unlocked(&it, fence) {
 		left = dma_fence_wait_timeout(fence, intr, timeout ? left : 0);
