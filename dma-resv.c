@@ -679,8 +679,9 @@ struct dma_fence *dma_resv_iter_first_unlocked(struct dma_resv_iter *it)
 	rcu_read_lock();
 	iter_restart(it, resv_list_rcu(it->obj));
 	/*
-	 * A published list only grows, so an empty one was empty when we
-	 * found it in the object: nothing to walk, nothing to recheck.
+	 * A published list only grows, or is emptied in place under a new
+	 * generation, so an empty one was empty when we found it in the
+	 * object: nothing to walk, nothing to recheck.
 	 */
 	fence = it->num_fences ? iter_walk(it) : NULL;
 	rcu_read_unlock();

@@ -358,7 +358,9 @@ static inline struct ww_acquire_ctx *dma_resv_locking_ctx(struct dma_resv *obj)
  * Slots reserved with dma_resv_reserve_fences() do not outlive the lock
  * hold; with CONFIG_DEBUG_MUTEXES they are forgotten here, so that a
  * missing reservation shows up in testing.  Fence lists that locked walks
- * of this hold kept alive are released.
+ * of this hold kept alive are released.  Always unlock through this
+ * function, not ww_mutex_unlock() on @obj->lock: those lists would
+ * otherwise stay, with their fences, until a later dma_resv_unlock().
  */
 static inline void dma_resv_unlock(struct dma_resv *obj)
 {
