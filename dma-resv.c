@@ -152,12 +152,12 @@ static inline bool resv_walked(struct dma_resv *obj)
 }
 
 /* What an unlocked cursor keeps of its list: the generation (0: none). */
-/*
- * Acquire: a list emptied in place stores its new generation after its
- * zero length, so whoever sees the generation sees the length.
- */
 static inline unsigned long list_id(const struct dma_resv_list *fl)
 {
+	/*
+	 * Acquire: a list emptied in place stores its new generation after
+	 * its zero length, so whoever sees the generation sees the length.
+	 */
 	return fl ? smp_load_acquire(&fl->gen) : 0;
 }
 
@@ -804,6 +804,7 @@ static void list_empty_in_place(struct dma_resv_list *fl)
 	 * sees the new one (iter_stale()), and otherwise the shorter length.
 	 */
 	WRITE_ONCE(fl->len, 0);
+	/* Pairs with the acquire in list_id(). */
 	smp_store_release(&fl->gen, fl->gen + 1 ?: 1);
 	for (i = 0; i < len; i++)
 		dma_fence_put(ent_fence(fl->ent[i]));
