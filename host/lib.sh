@@ -74,12 +74,30 @@ ensure_tree() {
 		die "$KERNEL_TREE is not a 6.12 tree"
 }
 
+# Fixes of the test harness's own kernel (UML's arch code, never our core)
+# that a host needs to run it: host/patches/*.patch, each applied once.
+# Both sides of host/bench and host/conform get them (the upstream copy is
+# synced from this tree).
+harness_patches() {
+	local p
+	for p in "$REPO"/host/patches/*.patch; do
+		[ -f "$p" ] || continue
+		if patch -d "$KERNEL_TREE" -p1 -R --dry-run -s -f < "$p" >/dev/null 2>&1; then
+			continue	# already in
+		fi
+		log "applying $(basename "$p") to the tree (test harness fix)"
+		patch -d "$KERNEL_TREE" -p1 -s -f --no-backup-if-mismatch < "$p" ||
+			die "$p does not apply to $KERNEL_TREE"
+	done
+}
+
 # Put our files into the tree.  Every tree file we ever replaced is saved in
 # .dmabuf-pristine/ first, so that a file we stop carrying goes back to
 # upstream's version; unchanged files are not touched, to keep rebuilds
 # incremental.
 overlay() {
 	ensure_tree
+	harness_patches
 	local state=$KERNEL_TREE/.dmabuf-pristine src dst old
 	mkdir -p "$state"
 	touch "$state/.manifest"
