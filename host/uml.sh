@@ -15,9 +15,13 @@ UML_BUILD=$BUILD_ROOT/uml-test
 # Kernel arguments for a userspace boot.  The KUnit suites built into the
 # test kernel stay off (host/test runs them), and of the dma-buf selftests
 # module only its trivial sanity check runs: the others spin forever on
-# uniprocessor UML.
+# uniprocessor UML.  vivid comes up as two capture-only instances, one
+# allocating with videobuf2-vmalloc (importing a dma-buf means vmap) and
+# one with videobuf2-dma-contig (importing means mapping an attachment):
+# tests/userspace/dmabuf-drivers.h finds them by bus info.
 UML_ARGS=(mem=512M rw init=/init kunit.enable=0
-	dmabuf_selftests.igt__12__sanitycheck=1 panic_on_warn=0)
+	dmabuf_selftests.igt__12__sanitycheck=1 panic_on_warn=0
+	vivid.n_devs=2 vivid.node_types=0x1,0x1 vivid.allocators=0,1)
 
 # True when BUILD/linux is missing, or when the config or a file we put into
 # the tree is newer than both BUILD/linux and the stamp of our last build
@@ -111,6 +115,19 @@ uml_root() {
 	find "$bin" -maxdepth 1 -type f -perm -u+x ! -name init -exec cp {} "$root/bin/" \;
 	cat > "$root/tests.list"
 	# hostfs serves the folder with host permissions: all of it readable.
+	chmod -R a+rX "$root"
+}
+
+# Copy the host's dynamically linked program PROG into ROOT at the same
+# path, with the shared libraries and loader it needs: UML's userspace is
+# the host's x86_64, so Debian's own binaries (v4l2-compliance) run there.
+uml_host_program() {
+	local root=$1 prog lib
+	prog=$(command -v "$2") || return 1
+	cp -L --parents "$prog" "$root/"
+	for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do
+		cp -L --parents "$lib" "$root/"
+	done
 	chmod -R a+rX "$root"
 }
 
