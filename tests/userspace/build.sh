@@ -37,6 +37,7 @@ build() {	# build NAME SOURCE CFLAGS...
 build init "$src/init.c" $OURS
 build dmabuf-abi "$src/dmabuf-abi.c" $OURS
 build dmabuf-demo "$src/dmabuf-demo.c" $OURS
+build dmabuf-pipeline "$src/dmabuf-pipeline.c" $OURS
 
 if [ -n "$tree" ]; then
 	st=$tree/tools/testing/selftests
