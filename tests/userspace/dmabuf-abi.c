@@ -5,16 +5,20 @@
  * dma-buf ioctls, fstat, fdinfo and debugfs bufinfo, sharing over a unix
  * socket and through fork, and closing while a buffer is still in use.
  *
- * Every case runs once per exporter (the system dma-heap and udmabuf), each
- * in its own child process so that a crash fails one case only.  Around
- * every case the harness counts this process's open fds and the buffers
- * bufinfo lists: a case that leaks either fails.
+ * Every case runs once per exporter a program can reach (the system
+ * dma-heap, udmabuf, vgem's PRIME export, vivid's VIDIOC_EXPBUF from its
+ * videobuf2-vmalloc and -dma-contig instances), each in its own child
+ * process so that a crash fails one case only; an exporter the kernel
+ * lacks skips.  Where exporters legitimately differ, the exporter's entry
+ * says what it does and the case checks that.  Around every case the
+ * harness counts this process's open fds and the buffers bufinfo lists: a
+ * case that leaks either fails.
  *
  * Output is TAP; with DMABUF_TRACE=FILE in the environment, also a trace
  * of what each call returned and what the kernel showed (see trace()).
  * usage: dmabuf-abi [CASE-SUBSTRING]
  */
-#include "dmabuf-util.h"
+#include "dmabuf-drivers.h"
 
 #include <poll.h>
 #include <setjmp.h>
@@ -30,12 +34,39 @@
 #define PASS		0
 #define FAIL		1
 
+/*
+ * An allocation made ready up to its export call: fail-nth injects into
+ * the export alone, not into finding and opening the device.
+ */
+struct staged {
+	int dev;		/* the DRM card or the V4L2 node */
+	__u32 handle;		/* vgem: the dumb buffer's GEM handle */
+	__u32 index;		/* vivid: the buffer's index in the queue */
+};
+
 struct exporter {
 	const char *name;	/* in test names */
-	const char *exp_name;	/* what fdinfo and bufinfo must call it */
-	const char *dev;
+	const char *what;	/* what a kernel without the exporter lacks */
+	bool (*present)(void);
 	int (*alloc)(size_t len);
-	bool readonly_fds;	/* can hand out O_RDONLY dma-buf fds */
+	/* A new buffer behind an O_RDONLY fd; NULL: the exporter makes none. */
+	int (*alloc_ro)(size_t len);
+	/*
+	 * For fail-nth: set up everything an allocation needs but the export,
+	 * export, tear the setup down.  NULL: alloc() is one call already.
+	 */
+	int (*stage)(struct staged *s, size_t len);
+	int (*export_staged)(struct staged *s);
+	void (*unstage)(struct staged *s);
+
+	/* Where exporters legitimately differ, what this one does: */
+	const char *exp_name;	/* what fdinfo and bufinfo must call it */
+	int private_errno;	/* mmap(MAP_PRIVATE) refused with; 0: allowed */
+	int private_multi_errno; /* ... of more than one page; 0: allowed */
+	bool offset_ignored;	/* maps from page 0 whatever the mmap offset */
+	bool fake_offset;	/* /proc/PID/maps shows a GEM fake offset */
+	int sync_end_first_errno; /* SYNC_END before any SYNC_START gives */
+	int export_fail_errno;	/* if not ENOMEM: errno of a failed export */
 };
 
 static int alloc_heap(size_t len)
@@ -43,14 +74,307 @@ static int alloc_heap(size_t len)
 	return heap_alloc(len, O_RDWR | O_CLOEXEC);
 }
 
+static int alloc_heap_ro(size_t len)
+{
+	return heap_alloc(len, O_RDONLY | O_CLOEXEC);
+}
+
 static int alloc_udmabuf(size_t len)
 {
 	return udmabuf_alloc(len, NULL);
 }
 
+static bool present_heap(void)
+{
+	return access(HEAP_PATH, R_OK) == 0;
+}
+
+static bool present_udmabuf(void)
+{
+	return access(UDMABUF_PATH, R_OK) == 0;
+}
+
+/*
+ * vgem: a dumb buffer exported with PRIME.  vgem_alloc() of
+ * dmabuf-drivers.h with the PRIME flags as a parameter: without DRM_RDWR
+ * the dma-buf's file is O_RDONLY (drm_gem_prime_export() passes the flags
+ * to dma_buf_export() as the file's).
+ */
+static int vgem_stage(struct staged *s, size_t len)
+{
+	int err;
+
+	s->dev = drm_open_driver("vgem");
+	if (s->dev < 0)
+		return -1;
+	if (drm_dumb_create(s->dev, page_size() / 4,
+			    (len + page_size() - 1) / page_size(), 32,
+			    &s->handle, NULL, NULL)) {
+		err = errno;
+		close(s->dev);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static void vgem_unstage(struct staged *s)
+{
+	int err = errno;
+
+	drm_close_handle(s->dev, s->handle);
+	close(s->dev);
+	errno = err;
+}
+
+static int vgem_export_staged(struct staged *s)
+{
+	return drm_prime_export(s->dev, s->handle, DRM_CLOEXEC | DRM_RDWR);
+}
+
+static int vgem_alloc_flags(size_t len, __u32 flags)
+{
+	struct staged s;
+	int fd;
+
+	if (vgem_stage(&s, len))
+		return -1;
+	fd = drm_prime_export(s.dev, s.handle, flags);
+	vgem_unstage(&s);
+	return fd;
+}
+
+static int alloc_vgem(size_t len)
+{
+	return vgem_alloc(len);
+}
+
+static int alloc_vgem_ro(size_t len)
+{
+	return vgem_alloc_flags(len, DRM_CLOEXEC);
+}
+
+static bool present_vgem(void)
+{
+	int card = drm_open_driver("vgem");
+
+	if (card < 0)
+		return false;
+	close(card);
+	return true;
+}
+
+/*
+ * vivid: one MMAP capture buffer of a queue, exported with VIDIOC_EXPBUF.
+ * Its O_ACCMODE flags become the dma-buf file's (vb2_core_expbuf() hands
+ * them to the allocator's get_dmabuf, which passes them to
+ * dma_buf_export()), so O_RDONLY gives a read-only fd.
+ */
+static int vivid_expbuf(struct staged *s, unsigned int flags)
+{
+	struct v4l2_exportbuffer e = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.index = s->index,
+		.flags = flags,
+	};
+
+	if (xioctl(s->dev, VIDIOC_EXPBUF, &e))
+		return -1;
+	return e.fd;
+}
+
+/*
+ * Open instance @inst, set vivid_alloc()'s grey format and create one
+ * buffer of @len bytes; @prime: export it once and close that export.
+ */
+static int vivid_stage(enum vivid_alloc inst, struct staged *s, size_t len,
+		       bool prime)
+{
+	struct v4l2_create_buffers cb = {
+		.count = 1,
+		.memory = V4L2_MEMORY_MMAP,
+		.format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+	};
+	int err, fd;
+
+	s->dev = vivid_open(inst);
+	if (s->dev < 0)
+		return -1;
+	if (vivid_set_format(s->dev, V4L2_PIX_FMT_GREY, 320, 180, NULL) ||
+	    xioctl(s->dev, VIDIOC_G_FMT, &cb.format))
+		goto fail;
+	if (cb.format.fmt.pix.sizeimage > len) {
+		errno = E2BIG;
+		goto fail;
+	}
+	cb.format.fmt.pix.sizeimage = len;
+	if (xioctl(s->dev, VIDIOC_CREATE_BUFS, &cb))
+		goto fail;
+	if (cb.count < 1) {
+		errno = ENOBUFS;
+		goto fail;
+	}
+	s->index = cb.index;
+	if (prime) {
+		fd = vivid_expbuf(s, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		close(fd);
+	}
+	return 0;
+fail:
+	err = errno;
+	close(s->dev);
+	errno = err;
+	return -1;
+}
+
+static void vivid_unstage(struct staged *s)
+{
+	int err = errno;
+
+	close(s->dev);
+	errno = err;
+}
+
+/* vivid_alloc() of dmabuf-drivers.h with the EXPBUF flags as a parameter. */
+static int vivid_alloc_flags(enum vivid_alloc inst, size_t len,
+			     unsigned int flags)
+{
+	struct staged s;
+	int fd;
+
+	if (vivid_stage(inst, &s, len, false))
+		return -1;
+	fd = vivid_expbuf(&s, flags);
+	vivid_unstage(&s);
+	return fd;
+}
+
+static int vivid_export_staged(struct staged *s)
+{
+	return vivid_expbuf(s, O_RDWR | O_CLOEXEC);
+}
+
+static int alloc_vivid_vmalloc(size_t len)
+{
+	return vivid_alloc(VIVID_VMALLOC, len);
+}
+
+static int alloc_vivid_vmalloc_ro(size_t len)
+{
+	return vivid_alloc_flags(VIVID_VMALLOC, len, O_RDONLY | O_CLOEXEC);
+}
+
+static int stage_vivid_vmalloc(struct staged *s, size_t len)
+{
+	return vivid_stage(VIVID_VMALLOC, s, len, false);
+}
+
+static bool present_vivid_vmalloc(void)
+{
+	int vid = vivid_open(VIVID_VMALLOC);
+
+	if (vid < 0)
+		return false;
+	close(vid);
+	return true;
+}
+
+static int alloc_vivid_contig(size_t len)
+{
+	return vivid_alloc(VIVID_DMA_CONTIG, len);
+}
+
+static int alloc_vivid_contig_ro(size_t len)
+{
+	return vivid_alloc_flags(VIVID_DMA_CONTIG, len, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * videobuf2-dma-contig builds a buffer's scatterlist at its first export
+ * (vb2_dc_get_dmabuf() calls vb2_dc_get_base_sgt()) and WARNs when that
+ * allocation fails: fail-nth exports a buffer exported once before, so
+ * that what it fails is the export proper.
+ */
+static int stage_vivid_contig(struct staged *s, size_t len)
+{
+	return vivid_stage(VIVID_DMA_CONTIG, s, len, true);
+}
+
+static bool present_vivid_contig(void)
+{
+	int vid = vivid_open(VIVID_DMA_CONTIG);
+
+	if (vid < 0)
+		return false;
+	close(vid);
+	return true;
+}
+
+/*
+ * Every property below is 6.12's code, quoted by function:
+ *
+ * exp_name: the system heap and udmabuf name themselves; vgem's buffers
+ * are exported by drm_gem_prime_export(), which passes KBUILD_MODNAME of
+ * drm_prime.c, "drm"; the videobuf2 allocators use
+ * DEFINE_DMA_BUF_EXPORT_INFO(), their module names.
+ *
+ * private_errno: mmap_udmabuf() refuses mappings that are not shared, and
+ * drm_gem_shmem_mmap() (vgem's, through drm_gem_prime_mmap()) refuses
+ * copy-on-write ones: MAP_PRIVATE, also of a read-only fd, keeps
+ * VM_MAYWRITE.  private_multi_errno: system_heap_mmap() maps page by page
+ * with remap_pfn_range(), which takes a copy-on-write mapping only whole,
+ * so a private mapping of one page works and of two does not.
+ * vb2_vmalloc_mmap() inserts pages (vm_insert_page()) and vb2_dc_mmap()
+ * remaps the whole range at once: both map privately.
+ *
+ * offset_ignored: the mmap offset is the core's to check, then the
+ * exporter's to honour.  vb2_vmalloc_mmap() passes pgoff 0 to
+ * remap_vmalloc_range(), and drm_gem_shmem_fault() finds the page from the
+ * address within the mapping (drm_gem_prime_mmap() has replaced vm_pgoff
+ * by the object's fake offset): both show the buffer from its first page
+ * at any offset.  fake_offset: that replaced vm_pgoff is what
+ * /proc/PID/maps prints.
+ *
+ * sync_end_first_errno: end_cpu_udmabuf() has no scatterlist before a
+ * begin; the system heap's and videobuf2-dma-contig's end_cpu_access
+ * return 0, vgem and videobuf2-vmalloc have none (the core answers 0).
+ *
+ * export_fail_errno: vb2_core_expbuf() turns any failure of get_dmabuf,
+ * dma_buf_export()'s included, into -EINVAL.
+ */
 static const struct exporter exporters[] = {
-	{ "system", "system", HEAP_PATH, alloc_heap, true },
-	{ "udmabuf", "udmabuf", UDMABUF_PATH, alloc_udmabuf, false },
+	{
+		.name = "system", .what = HEAP_PATH, .present = present_heap,
+		.alloc = alloc_heap, .alloc_ro = alloc_heap_ro,
+		.exp_name = "system", .private_multi_errno = EINVAL,
+	}, {
+		.name = "udmabuf", .what = UDMABUF_PATH,
+		.present = present_udmabuf, .alloc = alloc_udmabuf,
+		.exp_name = "udmabuf", .private_errno = EINVAL,
+		.sync_end_first_errno = EINVAL,
+	}, {
+		.name = "vgem", .what = "vgem DRM device",
+		.present = present_vgem, .alloc = alloc_vgem,
+		.alloc_ro = alloc_vgem_ro, .stage = vgem_stage,
+		.export_staged = vgem_export_staged, .unstage = vgem_unstage,
+		.exp_name = "drm", .private_errno = EINVAL,
+		.offset_ignored = true, .fake_offset = true,
+	}, {
+		.name = "vivid-vmalloc", .what = "vivid instance 0 (vmalloc)",
+		.present = present_vivid_vmalloc, .alloc = alloc_vivid_vmalloc,
+		.alloc_ro = alloc_vivid_vmalloc_ro, .stage = stage_vivid_vmalloc,
+		.export_staged = vivid_export_staged, .unstage = vivid_unstage,
+		.exp_name = "videobuf2_vmalloc", .offset_ignored = true,
+		.export_fail_errno = EINVAL,
+	}, {
+		.name = "vivid-dma-contig", .what = "vivid instance 1 (dma-contig)",
+		.present = present_vivid_contig, .alloc = alloc_vivid_contig,
+		.alloc_ro = alloc_vivid_contig_ro, .stage = stage_vivid_contig,
+		.export_staged = vivid_export_staged, .unstage = vivid_unstage,
+		.exp_name = "videobuf2_dma_contig", .export_fail_errno = EINVAL,
+	},
 };
 
 static size_t PG, SIZE;
@@ -542,11 +866,20 @@ static int sync_t(int fd, __u64 flags)
 
 /*
  * The mapping's line in /proc/self/maps without its addresses: length,
- * permissions, offset, device, inode token and path.
+ * permissions, offset, device, inode token and path.  A GEM fake offset
+ * (fake: the exporter's mmap puts one in vm_pgoff) depends on what else
+ * the DRM device has mapped: it is traced as a token.
  */
 static bool maps_line(void *addr, char *out, size_t len);
 
-static void trace_maps(void *addr)
+/*
+ * Where DRM's fake offsets start on 64-bit, in bytes: from
+ * DRM_FILE_PAGE_OFFSET_START of drm_vma_manager.h, 4 GiB whatever the
+ * page size.
+ */
+#define GEM_FAKE_OFFSET_START	(1ULL << 32)
+
+static void trace_maps(void *addr, bool fake)
 {
 	char line[512], perms[8], off[32], dev[16], path[256] = "";
 	unsigned long start, end, ino;
@@ -560,6 +893,8 @@ static void trace_maps(void *addr)
 		trace("maps = unparsed");
 		return;
 	}
+	if (fake && strtoull(off, NULL, 16) >= GEM_FAKE_OFFSET_START)
+		snprintf(off, sizeof(off), "gem-fake-offset");
 	trace("maps = len %lu %s %s %s ino%d %s", end - start, perms, off, dev,
 	      ino_index(ino), path);
 }
@@ -668,10 +1003,23 @@ static int t_mmap_in_range(const struct exporter *ex)
 	REQUIRE(s != MAP_FAILED, "mmap of SIZE-100 bytes: %s", ename(errno));
 
 	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT(!memcmp(q, p + PG, SIZE - PG), "offset mapping differs");
 	trace("offset mapping = %s", memcmp(q, p + PG, SIZE - PG) ? "differs" : "same bytes");
-	EXPECT(!memcmp(r, p + SIZE - PG, PG), "last-page mapping differs");
 	trace("last-page mapping = %s", memcmp(r, p + SIZE - PG, PG) ? "differs" : "same bytes");
+	if (ex->offset_ignored) {
+		/* The exporter maps from the buffer's start at any offset. */
+		trace("offset mappings from page 0 = %s",
+		      memcmp(q, p, SIZE - PG) || memcmp(r, p, PG) ?
+		      "differ" : "same bytes");
+		EXPECT(!memcmp(q, p, SIZE - PG),
+		       "mapping at offset 1 page is not page 0 on, as %s maps",
+		       ex->name);
+		EXPECT(!memcmp(r, p, PG),
+		       "mapping of the last page does not show page 0, as %s's mmap does",
+		       ex->name);
+	} else {
+		EXPECT(!memcmp(q, p + PG, SIZE - PG), "offset mapping differs");
+		EXPECT(!memcmp(r, p + SIZE - PG, PG), "last-page mapping differs");
+	}
 	bad = verify(s, SIZE - PG, 1);
 	EXPECT(bad < 0, "short mapping differs at word %ld", bad);
 	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
@@ -762,18 +1110,45 @@ static void expect_private_copy(unsigned char *priv, unsigned char *shared,
 }
 
 /*
+ * A private mapping of len bytes at off: what the exporter answers is its
+ * own (see private_errno in the exporters' table), and a mapping that
+ * should have been refused is unmapped again.
+ */
+static unsigned char *map_private(const struct exporter *ex, int fd, size_t len,
+				  int prot, off_t off)
+{
+	int want = ex->private_errno ? ex->private_errno :
+		   len > PG ? ex->private_multi_errno : 0;
+	unsigned char *q = mmap_t(len, prot, MAP_PRIVATE, fd, off);
+
+	if (want) {
+		EXPECT(q == MAP_FAILED && errno == want,
+		       "private mapping of %zu bytes: %s, want %s as %s's mmap answers",
+		       len, q == MAP_FAILED ? ename(errno) : "mapped", ename(want),
+		       ex->name);
+		if (q != MAP_FAILED)
+			munmap(q, len);
+		return MAP_FAILED;
+	}
+	EXPECT(q != MAP_FAILED, "private mapping of %zu bytes refused: %s",
+	       len, ename(errno));
+	return q;
+}
+
+/*
  * The whole buffer privately, with the zeroed buffer mapped shared at
  * shared: whether the exporter can map several pages so is its own business
  * (the system heap inserts page by page, which a copy-on-write pfn mapping
- * takes for one page only).  Recorded; only the buffer's safety is checked.
+ * takes for one page only).  Where it can, the writes stay private.
  */
-static void private_whole(int fd, unsigned char *shared)
+static void private_whole(const struct exporter *ex, int fd,
+			  unsigned char *shared)
 {
-	unsigned char *w = mmap_t(SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	unsigned char *w = map_private(ex, fd, SIZE, PROT_READ | PROT_WRITE, 0);
 
 	if (w == MAP_FAILED)
 		return;
-	touch(w, SIZE, 0x5a, true);
+	EXPECT(!touch(w, SIZE, 0x5a, true), "write to a private mapping faulted");
 	EXPECT(all_bytes(shared, SIZE, 0, "buffer through a shared mapping"),
 	       "a private mapping wrote into the buffer");
 	munmap(w, SIZE);
@@ -794,7 +1169,7 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 	unsigned char *p, *q, *r;
 	int fd;
 
-	fd = heap_alloc(SIZE, O_RDONLY | O_CLOEXEC);
+	fd = ex->alloc_ro(SIZE);
 	trace("alloc(%s, len %zu, O_RDONLY) = %s", ex->name, SIZE,
 	      fd >= 0 ? "fd" : ename(errno));
 	REQUIRE(fd >= 0, "read-only allocation failed: %s", strerror(errno));
@@ -819,22 +1194,24 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "read-only mmap: %s", ename(errno));
-	EXPECT(all_bytes(p, SIZE, 0, "fresh buffer"), "fresh heap buffer not zeroed");
+	EXPECT(all_bytes(p, SIZE, 0, "fresh buffer"), "fresh buffer not zeroed");
 	/* ... and a shared mapping cannot be made writable later either. */
 	EXPECT_ERRNO(mprotect_t(p, SIZE, PROT_READ | PROT_WRITE), EACCES);
 	EXPECT_ERRNO(mprotect_t(p, PG, PROT_WRITE), EACCES);
 
-	/* A private writable mapping is fine; its writes stay private. */
-	q = mmap_t(PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	EXPECT(q != MAP_FAILED, "private writable mapping refused: %s", ename(errno));
+	/*
+	 * A private writable mapping is fine as far as the VFS goes (the
+	 * exporter may refuse private mappings of any fd); its writes stay
+	 * private.
+	 */
+	q = map_private(ex, fd, PG, PROT_READ | PROT_WRITE, 0);
 	if (q != MAP_FAILED) {
 		expect_private_copy(q, p, PG);
 		munmap(q, PG);
 	}
 
 	/* So is making a private read-only mapping writable. */
-	r = mmap_t(PG, PROT_READ, MAP_PRIVATE, fd, PG);
-	EXPECT(r != MAP_FAILED, "private read-only mapping refused: %s", ename(errno));
+	r = map_private(ex, fd, PG, PROT_READ, PG);
 	if (r != MAP_FAILED) {
 		int rc = mprotect_t(r, PG, PROT_READ | PROT_WRITE);
 
@@ -844,7 +1221,7 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 		munmap(r, PG);
 	}
 
-	private_whole(fd, p);
+	private_whole(ex, fd, p);
 	munmap(p, SIZE);
 	close(fd);
 	return PASS;
@@ -852,7 +1229,7 @@ static int t_mmap_readonly_fd(const struct exporter *ex)
 
 /*
  * Private mappings of a read-write fd: what the exporter answers (udmabuf
- * refuses them), recorded; what is written never reaches the buffer.
+ * and vgem refuse them); what is written never reaches the buffer.
  * Also recorded: whether the fd's /proc link opens a read-only fd (the
  * only way to one for udmabuf, whose fds are all O_RDWR).
  */
@@ -870,12 +1247,12 @@ static int t_mmap_private(const struct exporter *ex)
 	p = map(fd, SIZE, PROT_READ | PROT_WRITE, 0);
 	REQUIRE(p != MAP_FAILED, "mmap: %s", ename(errno));
 	memset(p, 0, SIZE);
-	q = mmap_t(PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	q = map_private(ex, fd, PG, PROT_READ | PROT_WRITE, 0);
 	if (q != MAP_FAILED) {
 		expect_private_copy(q, p, PG);
 		munmap(q, PG);
 	}
-	private_whole(fd, p);
+	private_whole(ex, fd, p);
 	munmap(p, SIZE);
 	close(fd);
 	return PASS;
@@ -990,14 +1367,20 @@ static int t_sync_ioctl(const struct exporter *ex)
 
 /*
  * SYNC reaches the exporter and its answer comes back: udmabuf refuses an
- * END before any START with -EINVAL (it has no mapping to sync yet).
+ * END before any START with -EINVAL (it has no mapping to sync yet); the
+ * others have nothing to refuse (sync_end_first_errno), and the core must
+ * not invent an error of its own.
  */
 static int t_sync_reaches_exporter(const struct exporter *ex)
 {
 	int fd = alloc_t(ex, SIZE);
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
-	EXPECT_ERRNO(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), EINVAL);
+	if (ex->sync_end_first_errno)
+		EXPECT_ERRNO(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ),
+			     ex->sync_end_first_errno);
+	else
+		EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_OK(sync_t(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	close(fd);
@@ -1850,24 +2233,41 @@ static bool maps_line(void *addr, char *out, size_t len)
 	return found;
 }
 
+/* The offset field of a maps line, in bytes. */
+static unsigned long long maps_offset(const char *line)
+{
+	char off[32] = "";
+
+	sscanf(line, "%*s %*s %31s", off);
+	return strtoull(off, NULL, 16);
+}
+
 static int t_proc_maps(const struct exporter *ex)
 {
 	int fd = alloc_t(ex, SIZE);
 	char line[512], want[128];
+	unsigned long long off;
 	void *p;
 
 	REQUIRE(fd >= 0, "allocation failed: %s", strerror(errno));
 	p = map(fd, SIZE, PROT_READ, 0);
 	REQUIRE(p != MAP_FAILED, "mmap");
-	trace_maps(p);
+	trace_maps(p, ex->fake_offset);
 	trace("fstat ino = ino%d", ino_index(ino_of(fd)));
 	REQUIRE(maps_line(p, line, sizeof(line)), "mapping not in /proc/self/maps");
 	snprintf(want, sizeof(want), " %lu ", ino_of(fd));
 	EXPECT(strstr(line, want), "maps line lacks inode %lu: %s", ino_of(fd), line);
 	EXPECT(strstr(line, " /dmabuf:") && line[strlen(line) - 1] == ':',
 	       "unnamed: maps line %s", line);
+	/* Mapped at offset 0; vgem's mmap moves vm_pgoff to the GEM offset. */
+	off = maps_offset(line);
+	if (ex->fake_offset)
+		EXPECT(off >= GEM_FAKE_OFFSET_START && !(off % PG),
+		       "offset %#llx, want a GEM fake offset: maps line %s", off, line);
+	else
+		EXPECT(off == 0, "offset %#llx, want 0: maps line %s", off, line);
 	REQUIRE(!TRY(ioctl(fd, DMA_BUF_SET_NAME_A, "mapped-name")), "set name");
-	trace_maps(p);
+	trace_maps(p, ex->fake_offset);
 	REQUIRE(maps_line(p, line, sizeof(line)), "mapping gone from /proc/self/maps");
 	EXPECT(strstr(line, " /dmabuf:mapped-name"), "named: maps line %s", line);
 	munmap(p, SIZE);
@@ -2001,21 +2401,44 @@ struct nth_ctx {
 	int buf;		/* a buffer with two pending fences */
 	int merged;		/* a sync_file with two more */
 	int fresh;		/* a buffer without fences, made by prep */
+	struct staged st;	/* an allocation up to its export, by prep */
 	void *map;
 };
 
-/* prep and done run outside the injection window, around every attempt. */
+/*
+ * prep and done run outside the injection window, around every attempt.
+ * Where what prep made may keep a buffer until done (vgem's GEM object
+ * holds on to a dma-buf whose PRIME bookkeeping failed, until its handle
+ * is closed), the leak check waits for done: check_after_done.
+ * exporter_errno: the exporter may answer its own errno for an allocation
+ * failure (its export_fail_errno).
+ */
 struct nth_op {
 	const char *name;
 	long (*run)(struct nth_ctx *c);	/* a handle for undo, or -errno */
 	void (*undo)(struct nth_ctx *c, long handle);
 	int (*prep)(struct nth_ctx *c);
 	void (*done)(struct nth_ctx *c);
+	bool check_after_done;
+	bool exporter_errno;
 };
 
+static int nth_stage(struct nth_ctx *c)
+{
+	return c->ex->stage ? c->ex->stage(&c->st, SIZE) : 0;
+}
+
+static void nth_unstage(struct nth_ctx *c)
+{
+	if (c->ex->unstage)
+		c->ex->unstage(&c->st);
+}
+
+/* The allocation; for staged exporters, its export call alone. */
 static long nth_alloc(struct nth_ctx *c)
 {
-	int fd = c->ex->alloc(SIZE);
+	int fd = c->ex->export_staged ? c->ex->export_staged(&c->st) :
+		 c->ex->alloc(SIZE);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -2071,7 +2494,8 @@ static void nth_munmap(struct nth_ctx *c, long unused)
 }
 
 static const struct nth_op nth_ops[] = {
-	{ "alloc", nth_alloc, nth_close },
+	{ "alloc", nth_alloc, nth_close, .prep = nth_stage, .done = nth_unstage,
+	  .check_after_done = true, .exporter_errno = true },
 	{ "export-sync-file", nth_export, nth_close },
 	{ "import-sync-file", nth_import },
 	{ "import-sync-file-first-fences", nth_import_fresh, .prep = nth_fresh_buffer,
@@ -2154,12 +2578,18 @@ static int t_fail_nth(const struct exporter *ex)
 			bool hit;
 			long r;
 
+			if (op->check_after_done) {
+				fds = count_fds();
+				bufs = bufinfo_objects();
+			}
 			if (op->prep && op->prep(&c)) {
 				EXPECT(0, "%s: setting up: %s", op->name, strerror(errno));
 				break;
 			}
-			fds = count_fds();
-			bufs = bufinfo_objects();
+			if (!op->check_after_done) {
+				fds = count_fds();
+				bufs = bufinfo_objects();
+			}
 			nth_arm(nth, n);
 			r = op->run(&c);
 			hit = nth_disarm(nth);
@@ -2176,8 +2606,12 @@ static int t_fail_nth(const struct exporter *ex)
 			answered[err & 255] = true;
 			/* ENOSPC: shmem's answer when memfd_create cannot get an inode. */
 			EXPECT(r >= 0 || err == ENOMEM || err == ENFILE || err == EMFILE ||
-			       err == ENOSPC,
+			       err == ENOSPC ||
+			       (op->exporter_errno && c.ex->export_fail_errno &&
+				err == c.ex->export_fail_errno),
 			       "%s, allocation %d failed: errno %s", op->name, n, ename(err));
+			if (op->check_after_done && op->done)
+				op->done(&c);
 			EXPECT(count_fds() == fds, "%s, allocation %d failed: %d fds, %d before",
 			       op->name, n, count_fds(), fds);
 			for (int w = 0; w < 100 && bufinfo_objects() != bufs; w++)
@@ -2185,7 +2619,7 @@ static int t_fail_nth(const struct exporter *ex)
 			EXPECT(bufinfo_objects() == bufs,
 			       "%s, allocation %d failed: %d buffers, %d before",
 			       op->name, n, bufinfo_objects(), bufs);
-			if (op->done)
+			if (!op->check_after_done && op->done)
 				op->done(&c);
 		}
 		trace_mute--;
@@ -2247,7 +2681,7 @@ struct tcase {
 	const char *name;
 	int (*fn)(const struct exporter *ex);
 	bool once;	/* not per exporter */
-	bool readonly;	/* needs O_RDONLY dma-buf fds */
+	bool readonly;	/* needs O_RDONLY dma-buf fds (exporter's alloc_ro) */
 	const char *only;	/* for this exporter only */
 };
 
@@ -2263,7 +2697,7 @@ static const struct tcase cases[] = {
 	{ "mmap-private", t_mmap_private },
 	{ "mremap-growth", t_mremap_growth },
 	{ "sync-ioctl-flags", t_sync_ioctl },
-	{ "sync-reaches-exporter", t_sync_reaches_exporter, .only = "udmabuf" },
+	{ "sync-reaches-exporter", t_sync_reaches_exporter },
 	{ "set-name", t_set_name },
 	{ "set-name-concurrent-readers", t_name_concurrent },
 	{ "proc-fd-link", t_proc_fd_link },
@@ -2367,14 +2801,14 @@ int main(int argc, char **argv)
 
 	for (unsigned int e = 0; e < sizeof(exporters) / sizeof(exporters[0]); e++) {
 		const struct exporter *ex = &exporters[e];
-		bool present = access(ex->dev, R_OK) == 0;
+		bool present = ex->present();
 
 		for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct tcase *tc = &cases[i];
 			char name[128];
 			int r;
 
-			if ((tc->once && e > 0) || (tc->readonly && !ex->readonly_fds) ||
+			if ((tc->once && e > 0) || (tc->readonly && !ex->alloc_ro) ||
 			    (tc->only && strcmp(tc->only, ex->name)))
 				continue;
 			if (tc->once)
@@ -2385,10 +2819,10 @@ int main(int argc, char **argv)
 				continue;
 			n++;
 			if (!tc->once && !present) {
-				printf("ok %d %s # SKIP %s missing\n", n, name, ex->dev);
+				printf("ok %d %s # SKIP %s missing\n", n, name, ex->what);
 				snprintf(trace_prefix, sizeof(trace_prefix), "%s", name);
 				tracing = true;
-				trace("case = skipped, no %s", ex->dev);
+				trace("case = skipped, no %s", ex->what);
 				tracing = false;
 				continue;
 			}
