@@ -15,13 +15,14 @@ UML_BUILD=$BUILD_ROOT/uml-test
 # Kernel arguments for a userspace boot.  The KUnit suites built into the
 # test kernel stay off (host/test runs them), and of the dma-buf selftests
 # module only its trivial sanity check runs: the others spin forever on
-# uniprocessor UML.  vivid comes up as two capture-only instances, one
-# allocating with videobuf2-vmalloc (importing a dma-buf means vmap) and
-# one with videobuf2-dma-contig (importing means mapping an attachment):
-# tests/userspace/dmabuf-drivers.h finds them by bus info.
+# uniprocessor UML.  vivid comes up as three capture-only instances: 0
+# allocates with videobuf2-vmalloc (importing a dma-buf means vmap), 1
+# and 2 with videobuf2-dma-contig (importing means mapping an
+# attachment), so that a dma-contig importer has a contiguous exporter
+# too.  tests/userspace/dmabuf-drivers.h finds 0 and 1 by bus info.
 UML_ARGS=(mem=512M rw init=/init kunit.enable=0
 	dmabuf_selftests.igt__12__sanitycheck=1 panic_on_warn=0
-	vivid.n_devs=2 vivid.node_types=0x1,0x1 vivid.allocators=0,1)
+	vivid.n_devs=3 vivid.node_types=0x1,0x1,0x1 vivid.allocators=0,1,1)
 
 # True when BUILD/linux is missing, or when the config or a file we put into
 # the tree is newer than both BUILD/linux and the stamp of our last build

@@ -36,6 +36,7 @@ build() {	# build NAME SOURCE CFLAGS...
 
 build init "$src/init.c" $OURS
 build dmabuf-abi "$src/dmabuf-abi.c" $OURS
+build dmabuf-import "$src/dmabuf-import.c" $OURS
 build dmabuf-demo "$src/dmabuf-demo.c" $OURS
 build dmabuf-pipeline "$src/dmabuf-pipeline.c" $OURS
 

@@ -16,7 +16,9 @@
  *
  * Output is TAP; with DMABUF_TRACE=FILE in the environment, also a trace
  * of what each call returned and what the kernel showed (see trace()).
- * usage: dmabuf-abi [CASE-SUBSTRING]
+ * usage: dmabuf-abi [--require-devices] [CASE-SUBSTRING]
+ *   --require-devices: a missing exporter fails its cases instead of
+ *   skipping them (host/userspace passes it when the kernel has them all)
  */
 #include "dmabuf-drivers.h"
 
@@ -332,9 +334,9 @@ static bool present_vivid_contig(void)
  * offset_ignored: the mmap offset is the core's to check, then the
  * exporter's to honour.  vb2_vmalloc_mmap() passes pgoff 0 to
  * remap_vmalloc_range(), and drm_gem_shmem_fault() finds the page from the
- * address within the mapping (drm_gem_prime_mmap() has replaced vm_pgoff
- * by the object's fake offset): both show the buffer from its first page
- * at any offset.  fake_offset: that replaced vm_pgoff is what
+ * address within the mapping (drm_gem_prime_mmap() has added the
+ * object's fake offset to vm_pgoff): both show the buffer from its first
+ * page at any offset.  fake_offset: that shifted vm_pgoff is what
  * /proc/PID/maps prints.
  *
  * sync_end_first_errno: end_cpu_udmabuf() has no scatterlist before a
@@ -2778,9 +2780,17 @@ static int run_case(const struct tcase *tc, const struct exporter *ex,
 
 int main(int argc, char **argv)
 {
-	const char *only = argc > 1 ? argv[1] : NULL;
 	const char *trace_path = getenv("DMABUF_TRACE");
 	int n = 0, failed = 0, start_bufs, start_fds;
+	bool require_devices = false;
+	const char *only;
+
+	if (argc > 1 && !strcmp(argv[1], "--require-devices")) {
+		require_devices = true;
+		argv++;
+		argc--;
+	}
+	only = argc > 1 ? argv[1] : NULL;
 
 	if (trace_path && *trace_path) {
 		/* Opened before anything is counted: it is one of our fds. */
@@ -2818,6 +2828,12 @@ int main(int argc, char **argv)
 			if (only && !strstr(name, only))
 				continue;
 			n++;
+			if (!tc->once && !present && require_devices) {
+				/* A driver that did not come up fails. */
+				printf("not ok %d %s # %s missing\n", n, name, ex->what);
+				failed++;
+				continue;
+			}
 			if (!tc->once && !present) {
 				printf("ok %d %s # SKIP %s missing\n", n, name, ex->what);
 				snprintf(trace_prefix, sizeof(trace_prefix), "%s", name);
