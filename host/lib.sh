@@ -32,6 +32,7 @@ ensure_deps() {
 	command -v bc >/dev/null || want+=(bc)
 	command -v sparse >/dev/null || want+=(sparse)
 	command -v rsync >/dev/null || want+=(rsync)
+	command -v patch >/dev/null || want+=(patch)
 	[ -f /usr/include/libelf.h ] || want+=(libelf-dev)
 	[ -f /usr/include/openssl/ssl.h ] || want+=(libssl-dev)
 	want+=("${extra[@]}")

@@ -3,10 +3,10 @@
  * The kernel's virtual devices as dma-buf exporters and importers, for the
  * userspace programs: vgem (GEM buffers, PRIME export and import, its
  * fences) and vivid (V4L2 capture: VIDIOC_EXPBUF export, V4L2_MEMORY_DMABUF
- * import).  The test kernels boot with two vivid instances,
- * "vivid.n_devs=2 vivid.node_types=0x1,0x1 vivid.allocators=0,1": instance
- * 0 allocates with videobuf2-vmalloc, instance 1 with videobuf2-dma-contig.
- * Devices are found by what they say they are, not by node number.
+ * import).  The test kernels boot vivid instances (UML_ARGS in
+ * host/uml.sh): instance 0 allocates with videobuf2-vmalloc, instance 1
+ * with videobuf2-dma-contig.  Devices are found by what they say they are,
+ * not by node number.
  *
  * Every function returns -1 with errno set on failure unless it says
  * otherwise.
@@ -322,8 +322,13 @@ static inline int vivid_alloc(enum vivid_alloc inst, size_t len)
 	vid = vivid_open(inst);
 	if (vid < 0)
 		return -1;
-	if (vivid_set_format(vid, V4L2_PIX_FMT_GREY, 320, 180, &pf) == 0 &&
-	    pf.sizeimage > len) {
+	if (vivid_set_format(vid, V4L2_PIX_FMT_GREY, 320, 180, &pf)) {
+		err = errno;
+		close(vid);
+		errno = err;
+		return -1;
+	}
+	if (pf.sizeimage > len) {
 		close(vid);
 		errno = E2BIG;
 		return -1;
@@ -334,41 +339,6 @@ static inline int vivid_alloc(enum vivid_alloc inst, size_t len)
 	close(vid);
 	errno = err;
 	return fd;
-}
-
-/*
- * Capture into dma-bufs: set up @vid's queue for @count V4L2_MEMORY_DMABUF
- * buffers, queue fds[i] (each @len bytes) and start streaming.
- */
-static inline int vivid_import_start(int vid, const int *fds,
-				     unsigned int count, size_t len)
-{
-	struct v4l2_requestbuffers rb = {
-		.count = count,
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_DMABUF,
-	};
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-
-	if (xioctl(vid, VIDIOC_REQBUFS, &rb))
-		return -1;
-	if (rb.count < count) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	for (unsigned int i = 0; i < count; i++) {
-		struct v4l2_buffer b = {
-			.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-			.memory = V4L2_MEMORY_DMABUF,
-			.index = i,
-			.m.fd = fds[i],
-			.length = len,
-		};
-
-		if (xioctl(vid, VIDIOC_QBUF, &b))
-			return -1;
-	}
-	return xioctl(vid, VIDIOC_STREAMON, &type);
 }
 
 /* The next filled buffer of a DMABUF queue: its index, bytes in *used. */

@@ -701,6 +701,7 @@ static inline int vkms_import_fb(struct vkms *k, int fd, unsigned int w,
 		vkms_diag("vkms: ADDFB2 XRGB8888 %ux%u pitch %u refused: %s",
 			  w, h, pitch, strerror(errno));
 		drm_close_handle(k->card, *handle);
+		*handle = 0;	/* closed: callers must not close it again */
 		errno = err;
 		return -1;
 	}
@@ -830,7 +831,7 @@ static inline int vkms_show_waits(int fd, unsigned int width,
 		goto out;
 	}
 	if (r) {
-		vkms_diag("vkms: the commit completed while the buffer's fence was unsignaled (not waited for)");
+		vkms_diag("vkms: the commit completed within 200 ms, before the release");
 		ret = 1;
 		/* still release: the caller's fence must not stay pending */
 		release(arg);
