@@ -21,6 +21,7 @@
  *   skipping them (host/userspace passes it when the kernel has them all)
  */
 #include "dmabuf-drivers.h"
+#include "dmabuf-tap.h"
 
 #include <poll.h>
 #include <setjmp.h>
@@ -33,8 +34,6 @@
 #include <linux/sync_file.h>
 
 #define NPAGES		16
-#define PASS		0
-#define FAIL		1
 
 /*
  * An allocation made ready up to its export call: fail-nth injects into
@@ -380,58 +379,6 @@ static const struct exporter exporters[] = {
 };
 
 static size_t PG, SIZE;
-static int failures;		/* EXPECT()s failed in the running case */
-
-#define diag(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
-
-#define EXPECT(cond, ...) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
-		diag("  " __VA_ARGS__);					\
-		failures++;						\
-	}								\
-} while (0)
-
-#define REQUIRE(cond, ...) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
-		diag("  " __VA_ARGS__);					\
-		return FAIL;						\
-	}								\
-} while (0)
-
-static const char *ename(int e)
-{
-	const char *n = e ? strerrorname_np(e) : "0";
-
-	return n ? n : "?";
-}
-
-/*
- * The trace: what a program observes, one line per call and per thing read
- * back, "EXPORTER/CASE: CALL = RESULT", written to the file $DMABUF_TRACE
- * names (init sets it).  It must read the same on two kernels exactly where
- * they behave the same, so it holds no address, time, pid or fd number, and
- * inode numbers become ino1, ino2, ... in the order a case first sees them
- * (equal inodes keep equal tokens).  Only the process running a case
- * traces: what its children see would interleave by timing, so they report
- * through their exit status, which the case traces.  Loops whose length
- * depends on timing or on how many allocations a call makes are muted and
- * traced as one summary line.
- */
-static int trace_fd = -1;
-static bool tracing;		/* this process writes the trace */
-static int trace_mute;		/* inside a muted loop */
-static unsigned long trace_lines;	/* lines written (or muted) so far */
-static char trace_prefix[128];
-static unsigned long seen_inos[64];
-static int nseen_inos;
-
-static bool trace_active(void)
-{
-	return tracing && !trace_mute && trace_fd >= 0;
-}
-
 /* Control characters of multi-line texts (fdinfo, bufinfo) as \n, \t. */
 static void escape(char *out, size_t len, const char *in)
 {
@@ -448,41 +395,6 @@ static void escape(char *out, size_t len, const char *in)
 		}
 	}
 	out[o] = 0;
-}
-
-__attribute__((format(printf, 1, 2)))
-static void trace(const char *fmt, ...)
-{
-	char line[8192];
-	int err = errno, n;
-	va_list ap;
-
-	trace_lines++;
-	if (!trace_active())
-		return;
-	n = snprintf(line, sizeof(line), "%s: ", trace_prefix);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(trace_fd, line, n) != n)
-		diag("trace: %s", strerror(errno));
-	errno = err;
-}
-
-/* The token of an inode number: ino1 for the first one this case saw. */
-static int ino_index(unsigned long ino)
-{
-	int i;
-
-	for (i = 0; i < nseen_inos; i++)
-		if (seen_inos[i] == ino)
-			return i + 1;
-	if (nseen_inos < (int)(sizeof(seen_inos) / sizeof(seen_inos[0])))
-		seen_inos[nseen_inos++] = ino;
-	return nseen_inos;
 }
 
 /* A call's outcome: its return value, or -1 and the errno's name. */
@@ -2727,7 +2639,7 @@ static const struct tcase cases[] = {
 static int run_case(const struct tcase *tc, const struct exporter *ex,
 		    const char *name)
 {
-	int status, r;
+	int r;
 	pid_t pid;
 
 	fflush(stdout);
@@ -2736,69 +2648,27 @@ static int run_case(const struct tcase *tc, const struct exporter *ex,
 	if (pid < 0)
 		return FAIL;
 	if (pid == 0) {
-		int fds = count_fds(), bufs = bufinfo_objects(), i;
+		int fds = count_fds(), bufs = bufinfo_objects();
 
 		failures = 0;
 		tracing = true;
 		/* A peer that gave up must fail the case, not kill it. */
 		signal(SIGPIPE, SIG_IGN);
 		alarm(60);
-		r = tc->fn(ex);
-		if (r == PASS && failures)
-			r = FAIL;
-		if (count_fds() != fds) {
-			diag("leak: %d fds open after the case, %d before", count_fds(), fds);
-			r = FAIL;
-		}
-		for (i = 0; i < 200 && bufinfo_objects() != bufs; i++)
-			usleep(10000);
-		if (bufinfo_objects() != bufs) {
-			diag("leak: bufinfo lists %d buffers after the case, %d before",
-			     bufinfo_objects(), bufs);
-			r = FAIL;
-		}
-		trace("after the case: fds %s, buffers %s",
-		      count_fds() == fds ? "as before" : "leaked",
-		      bufinfo_objects() == bufs ? "as before" : "leaked");
+		r = tap_case_verdict(tc->fn(ex), fds, bufs);
 		fflush(stdout);
 		_exit(r);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	tracing = true;
-	if (WIFSIGNALED(status)) {
-		diag("case died with signal %d (%s)", WTERMSIG(status),
-		     strsignal(WTERMSIG(status)));
-		trace("case = died, %s", sigabbrev_np(WTERMSIG(status)));
-		tracing = false;
-		return FAIL;
-	}
-	trace("case = %s", WEXITSTATUS(status) == PASS ? "ok" : "not ok");
-	tracing = false;
-	return WEXITSTATUS(status);
+	return tap_case_wait(pid);
 }
 
 int main(int argc, char **argv)
 {
-	const char *trace_path = getenv("DMABUF_TRACE");
+	bool require_devices = take_require_devices(&argc, &argv);
+	const char *only = argc > 1 ? argv[1] : NULL;
 	int n = 0, failed = 0, start_bufs, start_fds;
-	bool require_devices = false;
-	const char *only;
 
-	if (argc > 1 && !strcmp(argv[1], "--require-devices")) {
-		require_devices = true;
-		argv++;
-		argc--;
-	}
-	only = argc > 1 ? argv[1] : NULL;
-
-	if (trace_path && *trace_path) {
-		/* Opened before anything is counted: it is one of our fds. */
-		trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (trace_fd < 0)
-			fprintf(stderr, "cannot write the trace %s: %s\n", trace_path,
-				strerror(errno));
-	}
+	trace_open();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	PG = page_size();
@@ -2852,21 +2722,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Nothing leaked across the whole run either. */
-	n++;
-	snprintf(trace_prefix, sizeof(trace_prefix), "no-buffer-or-fd-leaked");
-	tracing = true;
-	trace("after all cases: fds %s, buffers %s",
-	      count_fds() == start_fds ? "as before" : "leaked",
-	      bufinfo_objects() == start_bufs ? "as before" : "leaked");
-	tracing = false;
-	if (bufinfo_objects() == start_bufs && count_fds() == start_fds && start_bufs >= 0) {
-		printf("ok %d no-buffer-or-fd-leaked\n", n);
-	} else {
-		diag("bufinfo %d buffers (start %d), fds %d (start %d)",
-		     bufinfo_objects(), start_bufs, count_fds(), start_fds);
-		printf("not ok %d no-buffer-or-fd-leaked\n", n);
-		failed++;
-	}
+	failed += tap_run_leak_point(++n, start_fds, start_bufs);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }

@@ -20,6 +20,7 @@
 #include <drm/drm_mode.h>
 #include <drm/vgem_drm.h>
 #include <linux/videodev2.h>
+#include <poll.h>
 
 /* An ioctl retried on EINTR/EAGAIN, as libdrm's drmIoctl does. */
 static inline int xioctl(int fd, unsigned long req, void *arg)
@@ -341,19 +342,42 @@ static inline int vivid_alloc(enum vivid_alloc inst, size_t len)
 	return fd;
 }
 
-/* The next filled buffer of a DMABUF queue: its index, bytes in *used. */
-static inline int vivid_dequeue(int vid, enum v4l2_memory memory,
-				__u32 *used)
+/* Queue MMAP buffer @index of @vid for capture. */
+static inline int vivid_queue_mmap(int vid, __u32 index)
 {
+	struct v4l2_buffer b = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_MMAP,
+		.index = index,
+	};
+
+	return xioctl(vid, VIDIOC_QBUF, &b);
+}
+
+/*
+ * The next filled buffer of @vid's @memory queue, waiting at most 5 s
+ * (errno ETIMEDOUT): its index; bytes used and sequence number in *used
+ * and *seq when not NULL.
+ */
+static inline int vivid_dequeue(int vid, enum v4l2_memory memory,
+				__u32 *used, __u32 *seq)
+{
+	struct pollfd p = { .fd = vid, .events = POLLIN };
 	struct v4l2_buffer b = {
 		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 		.memory = memory,
 	};
 
+	if (poll(&p, 1, 5000) != 1) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
 	if (xioctl(vid, VIDIOC_DQBUF, &b))
 		return -1;
 	if (used)
 		*used = b.bytesused;
+	if (seq)
+		*seq = b.sequence;
 	return b.index;
 }
 

@@ -24,6 +24,7 @@
  *   skipping them (host/userspace passes it when the kernel has them all)
  */
 #include "dmabuf-kms.h"
+#include "dmabuf-tap.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -33,79 +34,6 @@
 #define HEIGHT	480
 #define PITCH	(WIDTH * 4)
 #define LEN	((size_t)PITCH * HEIGHT)
-#define PASS	0
-#define FAIL	1
-
-static int failures;	/* EXPECT()s failed in the running case */
-
-#define diag(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
-
-#define EXPECT(cond, ...) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
-		diag("  " __VA_ARGS__);					\
-		failures++;						\
-	}								\
-} while (0)
-
-#define REQUIRE(cond, ...) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: %s", __func__, __LINE__, #cond);		\
-		diag("  " __VA_ARGS__);					\
-		return FAIL;						\
-	}								\
-} while (0)
-
-static const char *ename(int e)
-{
-	const char *n = e ? strerrorname_np(e) : "0";
-
-	return n ? n : "?";
-}
-
-/*
- * The trace: "CASE: STEP = OUTCOME" lines in $DMABUF_TRACE, written only
- * by the process running a case (children report by exit status).  It
- * must read the same on two kernels that behave the same: no address,
- * fd number, pid or time; inodes become ino1, ino2, ... per case.
- */
-static int trace_fd = -1;
-static bool tracing;
-static bool trace_muted;	/* steps whose outcome is down to page placement */
-static char trace_prefix[128];
-static unsigned long seen_inos[16];
-static int nseen_inos;
-
-__attribute__((format(printf, 1, 2)))
-static void trace(const char *fmt, ...)
-{
-	char line[1024];
-	int err = errno, n;
-	va_list ap;
-
-	if (!tracing || trace_muted || trace_fd < 0)
-		return;
-	n = snprintf(line, sizeof(line), "%s: ", trace_prefix);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(trace_fd, line, n) != n)
-		diag("trace: %s", strerror(errno));
-	errno = err;
-}
-
-static int ino_index(unsigned long ino)
-{
-	for (int i = 0; i < nseen_inos; i++)
-		if (seen_inos[i] == ino)
-			return i + 1;
-	if (nseen_inos < 16)
-		seen_inos[nseen_inos++] = ino;
-	return nseen_inos;
-}
 
 /* "0" or "-1 EFOO": a call's outcome as the trace spells it. */
 static const char *outcome(int r)
@@ -382,29 +310,6 @@ static int make_vgem(struct src *s)
 	return fill_src(s);
 }
 
-/* The next filled buffer of @vid within 5 s: its index. */
-static int dequeue(int vid, enum v4l2_memory memory, __u32 *used)
-{
-	struct pollfd p = { .fd = vid, .events = POLLIN };
-
-	if (poll(&p, 1, 5000) != 1) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	return vivid_dequeue(vid, memory, used);
-}
-
-static int queue_mmap(int vid, __u32 index)
-{
-	struct v4l2_buffer b = {
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_MMAP,
-		.index = index,
-	};
-
-	return xioctl(vid, VIDIOC_QBUF, &b);
-}
-
 /* vivid capturing our geometry without on-screen text; -1 if it cannot. */
 static int vivid_setup(enum vivid_alloc inst)
 {
@@ -447,7 +352,7 @@ static int make_vivid(enum vivid_alloc inst, struct src *s)
 		goto out;
 	}
 	/* The queue was empty: CREATE_BUFS gave this buffer index 0. */
-	if (queue_mmap(vid, 0)) {
+	if (vivid_queue_mmap(vid, 0)) {
 		diag("QBUF: %s", strerror(errno));
 		goto out;
 	}
@@ -459,7 +364,7 @@ static int make_vivid(enum vivid_alloc inst, struct src *s)
 			goto out;
 		}
 	}
-	idx = dequeue(vid, V4L2_MEMORY_MMAP, &used);
+	idx = vivid_dequeue(vid, V4L2_MEMORY_MMAP, &used, NULL);
 	vivid_stop(vid);
 	if (idx != 0 || used < LEN) {
 		diag("DQBUF: index %d, %u bytes: %s", idx, used, strerror(errno));
@@ -653,9 +558,9 @@ static int capture_reference(int vid, unsigned char *a, unsigned char *b)
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
-		if (queue_mmap(vid, 0) ||
+		if (vivid_queue_mmap(vid, 0) ||
 		    (!i && xioctl(vid, VIDIOC_STREAMON, &type)) ||
-		    dequeue(vid, V4L2_MEMORY_MMAP, &used) != 0 || used < LEN) {
+		    vivid_dequeue(vid, V4L2_MEMORY_MMAP, &used, NULL) != 0 || used < LEN) {
 			diag("reference frame %d: %s", i + 1, strerror(errno));
 			goto out;
 		}
@@ -738,7 +643,8 @@ static int imp_vivid(enum vivid_alloc inst, const struct exporter *ex,
 	 */
 	chance = inst == VIVID_DMA_CONTIG && !ex->contig;
 	failures_before = failures;
-	trace_muted = chance;
+	if (chance)
+		trace_mute++;
 	if (inst == VIVID_DMA_CONTIG) {
 		const char *how = "pagemap of the dma-buf";
 
@@ -773,7 +679,7 @@ static int imp_vivid(enum vivid_alloc inst, const struct exporter *ex,
 	}
 	if (!r) {
 		step = "DQBUF";
-		idx = dequeue(vid, V4L2_MEMORY_DMABUF, &used);
+		idx = vivid_dequeue(vid, V4L2_MEMORY_DMABUF, &used, NULL);
 		r = idx < 0 ? -1 : 0;
 		trace("DQBUF = %s, %s", idx < 0 ? outcome(idx) : "index 0",
 		      used == LEN ? "full frame" : "short frame");
@@ -804,11 +710,12 @@ static int imp_vivid(enum vivid_alloc inst, const struct exporter *ex,
 		EXPECT(!bad, "the captured frame differs from the reference");
 		trace("cell = %s", bad ? "not intact" : "intact");
 	}
-	trace_muted = false;
-	if (chance)
+	if (chance) {
+		trace_mute--;
 		trace("cell = %s", failures == failures_before ?
 		      "as 6.12 decides for the buffer's page layout" :
 		      "not as 6.12 decides for the buffer's page layout");
+	}
 	vivid_stop(vid);
 	rb.count = 0;
 	xioctl(vid, VIDIOC_REQBUFS, &rb);
@@ -1039,7 +946,6 @@ static int t_fences(const struct exporter *ex, struct src *s)
 static int run_case(const struct exporter *ex, const struct importer *im,
 		    const char *name)
 {
-	int status;
 	pid_t pid;
 
 	fflush(stdout);
@@ -1049,7 +955,7 @@ static int run_case(const struct exporter *ex, const struct importer *im,
 		return FAIL;
 	if (pid == 0) {
 		static struct src s;
-		int fds = count_fds(), bufs = bufinfo_objects(), r, i;
+		int fds = count_fds(), bufs = bufinfo_objects(), r;
 		long t0 = ms_now();
 
 		failures = 0;
@@ -1070,47 +976,15 @@ static int run_case(const struct exporter *ex, const struct importer *im,
 			r = im ? im->run(ex, &s) : t_fences(ex, &s);
 		}
 		src_free(&s);
-		if (r == PASS && failures)
-			r = FAIL;
-		if (count_fds() != fds) {
-			diag("leak: %d fds open after the case, %d before",
-			     count_fds(), fds);
-			r = FAIL;
-		}
-		for (i = 0; i < 200 && bufinfo_objects() != bufs; i++)
-			usleep(10000);
-		if (bufinfo_objects() != bufs) {
-			diag("leak: bufinfo lists %d buffers after the case, %d before",
-			     bufinfo_objects(), bufs);
-			r = FAIL;
-		}
-		trace("after the case: fds %s, buffers %s",
-		      count_fds() == fds ? "as before" : "leaked",
-		      bufinfo_objects() == bufs ? "as before" : "leaked");
+		r = tap_case_verdict(r, fds, bufs);
 		diag("%s: %ld ms", name, ms_now() - t0);
 		fflush(stdout);
 		_exit(r);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	tracing = true;
-	if (WIFSIGNALED(status)) {
-		diag("case died with signal %d (%s)", WTERMSIG(status),
-		     strsignal(WTERMSIG(status)));
-		trace("case = died, %s", sigabbrev_np(WTERMSIG(status)));
-		tracing = false;
-		return FAIL;
-	}
-	trace("case = %s", WEXITSTATUS(status) == PASS ? "ok" : "not ok");
-	tracing = false;
-	return WEXITSTATUS(status) == PASS ? PASS : FAIL;
+	return tap_case_wait(pid);
 }
 
-/*
- * With --require-devices (host/userspace passes it when the kernel was
- * built with the devices), a missing device fails its cases: a driver
- * that did not come up must not pass as skips.
- */
+/* --require-devices (dmabuf-tap.h): a missing device fails its cases. */
 static bool require_devices;
 
 /* Returns 1 when the missing device counts as a failure. */
@@ -1130,25 +1004,13 @@ static int skip(int n, const char *name, const char *what)
 
 int main(int argc, char **argv)
 {
-	const char *trace_path = getenv("DMABUF_TRACE");
 	int n = 0, failed = 0, start_bufs, start_fds;
 	long t0 = ms_now();
 	const char *only;
 
-	if (argc > 1 && !strcmp(argv[1], "--require-devices")) {
-		require_devices = true;
-		argv++;
-		argc--;
-	}
+	require_devices = take_require_devices(&argc, &argv);
 	only = argc > 1 ? argv[1] : NULL;
-
-	if (trace_path && *trace_path) {
-		trace_fd = open(trace_path,
-				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (trace_fd < 0)
-			fprintf(stderr, "cannot write the trace %s: %s\n",
-				trace_path, strerror(errno));
-	}
+	trace_open();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("TAP version 13\n");
 	start_bufs = bufinfo_objects();
@@ -1186,22 +1048,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	n++;
-	snprintf(trace_prefix, sizeof(trace_prefix), "no-buffer-or-fd-leaked");
-	tracing = true;
-	trace("after all cases: fds %s, buffers %s",
-	      count_fds() == start_fds ? "as before" : "leaked",
-	      bufinfo_objects() == start_bufs ? "as before" : "leaked");
-	tracing = false;
-	if (start_bufs >= 0 && bufinfo_objects() == start_bufs &&
-	    count_fds() == start_fds) {
-		printf("ok %d no-buffer-or-fd-leaked\n", n);
-	} else {
-		diag("bufinfo %d buffers (start %d), fds %d (start %d)",
-		     bufinfo_objects(), start_bufs, count_fds(), start_fds);
-		printf("not ok %d no-buffer-or-fd-leaked\n", n);
-		failed++;
-	}
+	failed += tap_run_leak_point(++n, start_fds, start_bufs);
 	diag("dmabuf-import: %ld ms", ms_now() - t0);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;

@@ -98,36 +98,6 @@ fail:
 	return -1;
 }
 
-static int camera_queue(int vid, int index)
-{
-	struct v4l2_buffer b = {
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_MMAP,
-		.index = index,
-	};
-
-	return xioctl(vid, VIDIOC_QBUF, &b);
-}
-
-/* The next captured frame's buffer index, waiting at most 5 s. */
-static int camera_next(int vid, __u32 *seq)
-{
-	struct pollfd p = { .fd = vid, .events = POLLIN };
-	struct v4l2_buffer b = {
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-		.memory = V4L2_MEMORY_MMAP,
-	};
-
-	if (poll(&p, 1, 5000) <= 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (xioctl(vid, VIDIOC_DQBUF, &b))
-		return -1;
-	*seq = b.sequence;
-	return b.index;
-}
-
 /*
  * Print the "Attached Devices" lines bufinfo lists for inode @ino (the
  * shared parser counts them; here we want the names).
@@ -345,7 +315,7 @@ int main(int argc, char **argv)
 	print_paths(bufs, NBUF, false);
 
 	for (int i = 0; i < NBUF; i++) {
-		if (camera_queue(vid, i)) {
+		if (vivid_queue_mmap(vid, i)) {
 			fail("QBUF %d: %s", i, strerror(errno));
 			goto out;
 		}
@@ -359,7 +329,7 @@ int main(int argc, char **argv)
 	for (int n = 0; n < FRAMES; n++) {
 		unsigned long bad;
 		__u32 seq;
-		int i = camera_next(vid, &seq);
+		int i = vivid_dequeue(vid, V4L2_MEMORY_MMAP, NULL, &seq);
 
 		if (i < 0 || i >= NBUF) {
 			fail("no captured frame: %s", strerror(errno));
@@ -388,7 +358,7 @@ int main(int argc, char **argv)
 			else
 				printf("  (frame saved to %s)\n", frame_path);
 		}
-		if (camera_queue(vid, i)) {
+		if (vivid_queue_mmap(vid, i)) {
 			fail("QBUF %d: %s", i, strerror(errno));
 			break;
 		}
