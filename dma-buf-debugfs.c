@@ -3,6 +3,9 @@
  * debugfs dma_buf/bufinfo: every buffer in the system with its fences and
  * importers.  The text layout is 6.12's to the byte, since tools (Android's
  * libdmabufinfo among them) parse it.
+ *
+ * With CONFIG_DMABUF_DEBUG_HOLDERS, dma_buf/holders beside it: every
+ * buffer with who holds what of it (dma-buf-holders.c).
  */
 
 #include <linux/debugfs.h>
@@ -76,10 +79,24 @@ static int dma_buf_bufinfo_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(dma_buf_bufinfo);
 
+#if IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS)
+static int dma_buf_holders_one(struct dma_buf *buf, void *s)
+{
+	dma_buf_holders_show(s, buf);
+	return 0;
+}
+
+static int dma_buf_holders_list_show(struct seq_file *s, void *unused)
+{
+	return dma_buf_for_each(dma_buf_holders_one, s);
+}
+DEFINE_SHOW_ATTRIBUTE(dma_buf_holders_list);
+#endif
+
 static struct dentry *bufinfo_dir;
 
 /**
- * dma_buf_debugfs_init - create debugfs dma_buf/bufinfo
+ * dma_buf_debugfs_init - create debugfs dma_buf/bufinfo (and holders)
  *
  * Called once from the core's initcall, before any buffer can exist.
  * debugfs being unavailable is not fatal: the listing is then missing.
@@ -96,6 +113,10 @@ int dma_buf_debugfs_init(void)
 		return PTR_ERR(dir);
 
 	debugfs_create_file("bufinfo", 0444, dir, NULL, &dma_buf_bufinfo_fops);
+#if IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS)
+	debugfs_create_file("holders", 0444, dir, NULL,
+			    &dma_buf_holders_list_fops);
+#endif
 	bufinfo_dir = dir;
 	return 0;
 }
@@ -103,7 +124,7 @@ int dma_buf_debugfs_init(void)
 /**
  * dma_buf_debugfs_exit - remove what dma_buf_debugfs_init() created
  *
- * Waits for readers of bufinfo that are still inside it to leave.
+ * Waits for readers of the files that are still inside them to leave.
  */
 void dma_buf_debugfs_exit(void)
 {

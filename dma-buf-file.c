@@ -21,6 +21,7 @@
 #include <linux/sync_file.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/dma-buf.h>
+#include <trace/events/dma_buf.h>
 
 #include "dma-buf-internal.h"
 
@@ -46,6 +47,7 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct dma_buf *buf = file->private_data;
 	unsigned long end;
+	int ret;
 
 	if (!buf->ops->mmap)
 		return -EINVAL;
@@ -54,7 +56,12 @@ static int dma_buf_fop_mmap(struct file *file, struct vm_area_struct *vma)
 	    end > (buf->size >> PAGE_SHIFT))
 		return -EINVAL;
 
-	return buf->ops->mmap(buf, vma);
+	/* As mainline: once the range is accepted, whatever the exporter says. */
+	trace_dma_buf_mmap_internal(buf);
+	ret = buf->ops->mmap(buf, vma);
+	if (!ret)
+		dma_buf_hold(buf, DMA_BUF_HOLD_MMAP, NULL);
+	return ret;
 }
 
 /*

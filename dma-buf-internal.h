@@ -16,6 +16,8 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 
+#include "dma-buf-holders.h"
+
 /*
  * Each buffer is one of these.  struct dma_buf keeps 6.12's members only;
  * what the core needs besides lives here, around it, where no driver sees
@@ -40,6 +42,10 @@ struct dma_buf_core {
 	 * is next to, it can never be taken for ours.
 	 */
 	bool owns_resv;
+#if IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS)
+	/* Who holds what of this buffer (dma-buf-holders.c). */
+	struct dma_buf_holders holders;
+#endif
 	/*
 	 * The reservation object of a buffer whose exporter brings none.
 	 * Last, so that buffers with the exporter's are allocated without it.

@@ -33,6 +33,31 @@
 #include "dma-buf-internal.h"
 #include "dma-buf-sysfs-stats.h"
 
+/* The trace events are made here, for dma-buf-file.c and dma-resv.c too. */
+#define CREATE_TRACE_POINTS
+#include <trace/events/dma_buf.h>
+
+/* For modules that attach probes, our KUnit suites among them. */
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_export);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_mmap_internal);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_mmap);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_put);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_move_notify);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_release);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_dynamic_attach);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_detach);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_pin);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_unpin);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_fd);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_get);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_map_attachment);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_unmap_attachment);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_vmap);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_vunmap);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_begin_cpu_access);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_buf_end_cpu_access);
+EXPORT_TRACEPOINT_SYMBOL_GPL(dma_resv_wait);
+
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 /*
  * The registry: every live buffer, for the debugfs listing (which is all
@@ -170,6 +195,7 @@ static void dma_buf_poll_disarm(struct dma_buf *buf,
  */
 static bool dma_buf_release_leaks(struct dma_buf *buf)
 {
+	struct dma_buf_attachment *attach;
 	bool vmapped, attached;
 
 	if (WARN(buf->cb_in.active || buf->cb_out.active,
@@ -181,9 +207,19 @@ static bool dma_buf_release_leaks(struct dma_buf *buf)
 	vmapped = WARN(buf->vmapping_counter,
 		       "dma-buf %s released with %u kernel mappings left, leaking it\n",
 		       buf->exp_name, buf->vmapping_counter);
+	if (vmapped)
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_VMAP, buf);
 	attached = WARN(!list_empty(&buf->attachments),
 			"dma-buf %s released with devices still attached, leaking it\n",
 			buf->exp_name);
+	if (attached) {
+		list_for_each_entry(attach, &buf->attachments, node) {
+			dma_buf_holders_report(buf, DMA_BUF_HOLD_ATTACH, attach);
+			dma_buf_holders_report(buf, DMA_BUF_HOLD_PIN, attach);
+		}
+		/* Mappings are known by their tables, which only importers have. */
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_MAP, NULL);
+	}
 	if (!vmapped && !attached)
 		return false;
 	buf->file = NULL;
@@ -214,6 +250,7 @@ static void dma_buf_dentry_release(struct dentry *dentry)
 		dma_resv_fini(&core->resv);
 	module_put(buf->owner);
 	kfree(buf->name);
+	dma_buf_holders_fini(buf);
 	kfree(core);
 }
 
@@ -241,8 +278,12 @@ static struct file_system_type dma_buf_fstype = {
 void dma_buf_file_closed(struct dma_buf *buf)
 {
 	/* NULL when the export failed before the file was linked to it. */
-	if (buf)
-		dma_buf_registry_del(buf);
+	if (!buf)
+		return;
+	trace_dma_buf_release(buf);
+	/* 6.12 never complains about CPU access left open; the tracker does. */
+	dma_buf_holders_report(buf, DMA_BUF_HOLD_CPU, NULL);
+	dma_buf_registry_del(buf);
 }
 
 /*
@@ -370,6 +411,7 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 		dma_resv_init(&core->resv);
 		buf->resv = &core->resv;
 	}
+	dma_buf_holders_init(buf);
 
 	file = dma_buf_alloc_file(buf, exp_info->flags);
 	if (IS_ERR(file)) {
@@ -387,12 +429,16 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 	buf->file = file;
 	file->private_data = buf;
 	file->f_path.dentry->d_fsdata = buf;
+	/* The caller's reference, recorded before debugfs can list it. */
+	dma_buf_hold(buf, DMA_BUF_HOLD_REF, NULL);
 	dma_buf_registry_add(buf);
+	trace_dma_buf_export(buf);
 	return buf;
 
 err_file:
 	fput(file);
 err_free:
+	dma_buf_holders_fini(buf);
 	if (core->owns_resv)
 		dma_resv_fini(&core->resv);
 	kfree(core);
@@ -421,8 +467,15 @@ int dma_buf_fd(struct dma_buf *buf, int flags)
 	if (!buf || !buf->file)
 		return -EINVAL;
 	fd = get_unused_fd_flags(flags);
-	if (fd >= 0)
-		fd_install(fd, buf->file);
+	if (fd < 0)
+		return fd;
+	/*
+	 * Both before the fd is installed: from then on the reference is
+	 * userspace's, and a close() racing with us may free the buffer.
+	 */
+	trace_dma_buf_fd(buf, fd);
+	dma_buf_hold(buf, DMA_BUF_HOLD_FD, NULL);
+	fd_install(fd, buf->file);
 	return fd;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_fd, DMA_BUF);
@@ -439,15 +492,39 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_fd, DMA_BUF);
 struct dma_buf *dma_buf_get(int fd)
 {
 	struct file *file = fget(fd);
+	struct dma_buf *buf;
 
 	if (!file)
 		return ERR_PTR(-EBADF);
-	if (is_dma_buf_file_op(file))
-		return file->private_data;
-	fput(file);
-	return ERR_PTR(-EINVAL);
+	if (!is_dma_buf_file_op(file)) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	buf = file->private_data;
+	dma_buf_hold(buf, DMA_BUF_HOLD_REF, NULL);
+	trace_dma_buf_get(buf, fd);
+	return buf;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_get, DMA_BUF);
+
+#if IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS)
+/**
+ * dma_buf_track_get - tell the holder tracker about a get_dma_buf()
+ * @buf: the buffer, whose file reference get_dma_buf() has just taken
+ *
+ * Only get_dma_buf() calls this, and only with CONFIG_DMABUF_DEBUG_HOLDERS,
+ * so that the new reference is recorded with its taker's stack.  It is
+ * out of line to keep get_dma_buf() small, and exported without a
+ * namespace since drivers may call get_dma_buf() without importing DMA_BUF.
+ *
+ * Context: any context get_dma_buf() is called in, atomic ones included.
+ */
+void dma_buf_track_get(struct dma_buf *buf)
+{
+	dma_buf_hold(buf, DMA_BUF_HOLD_REF, NULL);
+}
+EXPORT_SYMBOL_GPL(dma_buf_track_get);
+#endif
 
 /**
  * dma_buf_put - drop a reference to a buffer
@@ -463,6 +540,9 @@ void dma_buf_put(struct dma_buf *buf)
 {
 	if (WARN_ON(!buf || !buf->file))
 		return;
+	/* Before the fput(), which may drop the last reference. */
+	trace_dma_buf_put(buf);
+	dma_buf_unhold(buf, DMA_BUF_HOLD_REF, NULL);
 	fput(buf->file);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_put, DMA_BUF);
@@ -546,6 +626,31 @@ static bool dma_buf_pins_per_map(struct dma_buf_attachment *attach)
 }
 
 /*
+ * Every pin of the exporter goes through these two, dma_buf_pin()'s and
+ * those the core takes for mappings that cannot follow moves, so that the
+ * holder tracker sees them all.  An exporter that is not dynamic has
+ * nothing to pin, and pinning it succeeds.
+ */
+static int dma_buf_exporter_pin(struct dma_buf_attachment *attach)
+{
+	struct dma_buf *buf = attach->dmabuf;
+	int ret = buf->ops->pin ? buf->ops->pin(attach) : 0;
+
+	if (!ret)
+		dma_buf_hold(buf, DMA_BUF_HOLD_PIN, attach);
+	return ret;
+}
+
+static void dma_buf_exporter_unpin(struct dma_buf_attachment *attach)
+{
+	struct dma_buf *buf = attach->dmabuf;
+
+	if (buf->ops->unpin)
+		buf->ops->unpin(attach);
+	dma_buf_unhold(buf, DMA_BUF_HOLD_PIN, attach);
+}
+
+/*
  * When importer and exporter disagree on dynamic handling, neither side's
  * locking works for the other at map time, so the one mapping the
  * attachment will ever have is made now, bidirectional, and a dynamic
@@ -558,14 +663,14 @@ static int dma_buf_map_at_attach(struct dma_buf_attachment *attach)
 	int ret;
 
 	if (dma_buf_is_dynamic(buf)) {
-		ret = buf->ops->pin(attach);
+		ret = dma_buf_exporter_pin(attach);
 		if (ret)
 			return ret;
 	}
 	sgt = dma_buf_exporter_map(attach, DMA_BIDIRECTIONAL);
 	if (IS_ERR(sgt)) {
 		if (dma_buf_is_dynamic(buf))
-			buf->ops->unpin(attach);
+			dma_buf_exporter_unpin(attach);
 		return PTR_ERR(sgt);
 	}
 	attach->sgt = sgt;
@@ -639,6 +744,10 @@ dma_buf_dynamic_attach(struct dma_buf *buf, struct device *dev,
 		}
 	}
 	dma_resv_unlock(buf->resv);
+	dma_buf_hold(buf, DMA_BUF_HOLD_ATTACH, attach);
+	/* Named for mainline's dynamic attach, it reports static ones too. */
+	trace_dma_buf_dynamic_attach(buf, attach,
+				     dma_buf_attachment_is_dynamic(attach), dev);
 	return attach;
 
 err_detach:
@@ -687,13 +796,18 @@ void dma_buf_detach(struct dma_buf *buf, struct dma_buf_attachment *attach)
 	might_sleep();
 	if (WARN_ON(!buf || !attach || attach->dmabuf != buf))
 		return;
+	/* At the start, as mainline's event. */
+	trace_dma_buf_detach(buf, attach, dma_buf_attachment_is_dynamic(attach),
+			     attach->dev);
 
 	dma_resv_lock(buf->resv, NULL);
 	if (attach->sgt) {
+		/* Importers still using the kept mapping lose it now. */
+		dma_buf_holders_forget(buf, attach->sgt);
 		dma_buf_exporter_unmap(attach, attach->sgt, attach->dir);
 		/* Only mappings made at attach pin; cached ones cannot. */
 		if (dma_buf_is_dynamic(buf))
-			buf->ops->unpin(attach);
+			dma_buf_exporter_unpin(attach);
 		attach->sgt = NULL;
 	}
 	list_del(&attach->node);
@@ -701,6 +815,9 @@ void dma_buf_detach(struct dma_buf *buf, struct dma_buf_attachment *attach)
 
 	if (buf->ops->detach)
 		buf->ops->detach(buf, attach);
+	dma_buf_unhold(buf, DMA_BUF_HOLD_ATTACH, attach);
+	/* Pins left behind: named, then dropped before the address is reused. */
+	dma_buf_holders_forget(buf, attach);
 	kfree(attach);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_detach, DMA_BUF);
@@ -722,11 +839,16 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_detach, DMA_BUF);
 int dma_buf_pin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
+	bool dynamic = dma_buf_attachment_is_dynamic(attach);
+	int ret;
 
 	dma_resv_assert_held(buf->resv);
 	/* Misuse, but the exporter still decides, as in 6.12. */
-	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
-	return buf->ops->pin ? buf->ops->pin(attach) : 0;
+	WARN_ON(!dynamic);
+	ret = dma_buf_exporter_pin(attach);
+	if (!ret)
+		trace_dma_buf_pin(buf, attach, dynamic, attach->dev);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
 
@@ -741,13 +863,25 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
 void dma_buf_unpin(struct dma_buf_attachment *attach)
 {
 	struct dma_buf *buf = attach->dmabuf;
+	bool dynamic = dma_buf_attachment_is_dynamic(attach);
 
 	dma_resv_assert_held(buf->resv);
-	WARN_ON(!dma_buf_attachment_is_dynamic(attach));
-	if (buf->ops->unpin)
-		buf->ops->unpin(attach);
+	WARN_ON(!dynamic);
+	trace_dma_buf_unpin(buf, attach, dynamic, attach->dev);
+	dma_buf_exporter_unpin(attach);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_unpin, DMA_BUF);
+
+/* A map that succeeded; @cached: the attachment's kept mapping, reused. */
+static void dma_buf_mapped(struct dma_buf_attachment *attach,
+			   struct sg_table *sgt, enum dma_data_direction dir,
+			   bool cached)
+{
+	dma_buf_hold(attach->dmabuf, DMA_BUF_HOLD_MAP, sgt);
+	trace_dma_buf_map_attachment(attach->dmabuf, attach,
+				     dma_buf_attachment_is_dynamic(attach),
+				     attach->dev, dir, cached);
+}
 
 /**
  * dma_buf_map_attachment - map a buffer for an attached device
@@ -786,13 +920,14 @@ struct sg_table *dma_buf_map_attachment(struct dma_buf_attachment *attach,
 
 	if (attach->sgt) {
 		/* A bidirectional mapping serves either direction. */
-		if (attach->dir == direction || attach->dir == DMA_BIDIRECTIONAL)
-			return attach->sgt;
-		return ERR_PTR(-EBUSY);
+		if (attach->dir != direction && attach->dir != DMA_BIDIRECTIONAL)
+			return ERR_PTR(-EBUSY);
+		dma_buf_mapped(attach, attach->sgt, direction, true);
+		return attach->sgt;
 	}
 
 	if (dma_buf_pins_per_map(attach)) {
-		ret = ops->pin(attach);
+		ret = dma_buf_exporter_pin(attach);
 		if (ret)
 			return ERR_PTR(ret);
 		pinned = true;
@@ -800,11 +935,14 @@ struct sg_table *dma_buf_map_attachment(struct dma_buf_attachment *attach,
 	sgt = dma_buf_exporter_map(attach, direction);
 	if (IS_ERR(sgt)) {
 		if (pinned)
-			ops->unpin(attach);
-	} else if (ops->cache_sgt_mapping) {
+			dma_buf_exporter_unpin(attach);
+		return sgt;
+	}
+	if (ops->cache_sgt_mapping) {
 		attach->sgt = sgt;
 		attach->dir = direction;
 	}
+	dma_buf_mapped(attach, sgt, direction, false);
 	return sgt;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_map_attachment, DMA_BUF);
@@ -855,18 +993,27 @@ void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
 			      struct sg_table *sg_table,
 			      enum dma_data_direction direction)
 {
+	bool dynamic, cached;
+
 	might_sleep();
 	if (dma_buf_bad_attachment(attach) || WARN_ON(!sg_table))
 		return;
 	dma_resv_assert_held(dma_buf_attachment_resv(attach));
-
+	dynamic = dma_buf_attachment_is_dynamic(attach);
 	/* The cached mapping is the attachment's until detach. */
-	if (sg_table == attach->sgt)
+	cached = sg_table == attach->sgt;
+
+	trace_dma_buf_unmap_attachment(attach->dmabuf, attach, dynamic,
+				       attach->dev, direction, cached);
+	dma_buf_unhold(attach->dmabuf, DMA_BUF_HOLD_MAP, sg_table);
+	if (cached)
 		return;
 	dma_buf_exporter_unmap(attach, sg_table, direction);
-	/* Through dma_buf_unpin(), which WARNs for a static importer, as 6.12. */
-	if (dma_buf_pins_per_map(attach))
-		dma_buf_unpin(attach);
+	if (dma_buf_pins_per_map(attach)) {
+		/* The WARN of 6.12's dma_buf_unpin() for a static importer. */
+		WARN_ON(!dynamic);
+		dma_buf_exporter_unpin(attach);
+	}
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_unmap_attachment, DMA_BUF);
 
@@ -909,6 +1056,7 @@ void dma_buf_move_notify(struct dma_buf *buf)
 	struct dma_buf_attachment *attach;
 
 	dma_resv_assert_held(buf->resv);
+	trace_dma_buf_move_notify(buf);
 	list_for_each_entry(attach, &buf->attachments, node) {
 		if (dma_buf_attachment_is_dynamic(attach))
 			attach->importer_ops->move_notify(attach);
@@ -953,7 +1101,12 @@ int dma_buf_begin_cpu_access(struct dma_buf *buf,
 	}
 	ret = dma_resv_wait_timeout(buf->resv, dma_resv_usage_rw(write),
 				    true, MAX_SCHEDULE_TIMEOUT);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	/* The direction tells concurrent accesses apart. */
+	dma_buf_hold(buf, DMA_BUF_HOLD_CPU, DMA_BUF_HOLD_CPU_KEY(direction));
+	trace_dma_buf_begin_cpu_access(buf, direction);
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_begin_cpu_access, DMA_BUF);
 
@@ -973,14 +1126,23 @@ EXPORT_SYMBOL_NS_GPL(dma_buf_begin_cpu_access, DMA_BUF);
 int dma_buf_end_cpu_access(struct dma_buf *buf,
 			   enum dma_data_direction direction)
 {
+	const void *key = DMA_BUF_HOLD_CPU_KEY(direction);
+	int ret;
+
 	might_sleep();
 	if (WARN_ON(!buf))
 		return -EINVAL;
 	might_lock(&buf->resv->lock.base);
 
-	if (!buf->ops->end_cpu_access)
-		return 0;
-	return buf->ops->end_cpu_access(buf, direction);
+	if (buf->ops->end_cpu_access) {
+		ret = buf->ops->end_cpu_access(buf, direction);
+		/* Still open: the caller may try again (a restarted SYNC). */
+		if (ret)
+			return ret;
+	}
+	dma_buf_unhold(buf, DMA_BUF_HOLD_CPU, key);
+	trace_dma_buf_end_cpu_access(buf, direction);
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_end_cpu_access, DMA_BUF);
 
@@ -1004,6 +1166,7 @@ int dma_buf_mmap(struct dma_buf *buf, struct vm_area_struct *vma,
 		 unsigned long pgoff)
 {
 	unsigned long end;
+	int ret;
 
 	if (WARN_ON(!buf || !vma))
 		return -EINVAL;
@@ -1018,7 +1181,12 @@ int dma_buf_mmap(struct dma_buf *buf, struct vm_area_struct *vma,
 
 	vma_set_file(vma, buf->file);
 	vma->vm_pgoff = pgoff;
-	return buf->ops->mmap(buf, vma);
+	/* As mainline: once the core accepted the range, whatever follows. */
+	trace_dma_buf_mmap(buf);
+	ret = buf->ops->mmap(buf, vma);
+	if (!ret)
+		dma_buf_hold(buf, DMA_BUF_HOLD_MMAP, NULL);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_mmap, DMA_BUF);
 
@@ -1051,26 +1219,24 @@ int dma_buf_vmap(struct dma_buf *buf, struct iosys_map *map)
 	if (!buf->ops->vmap)
 		return -EINVAL;
 
-	if (buf->vmapping_counter) {
-		if (WARN_ON(buf->vmapping_counter == UINT_MAX))
-			return -EOVERFLOW;
-		buf->vmapping_counter++;
-		*map = buf->vmap_ptr;
-		return 0;
+	if (!buf->vmapping_counter) {
+		iosys_map_clear(&mapping);
+		ret = buf->ops->vmap(buf, &mapping);
+		/* Reported once, as 6.12 does: callers may retry under pressure. */
+		if (WARN_ON_ONCE(ret))
+			return ret;
+		if (WARN(iosys_map_is_null(&mapping),
+			 "dma-buf %s: vmap succeeded without an address\n",
+			 buf->exp_name))
+			return -EINVAL;
+		buf->vmap_ptr = mapping;
+	} else if (WARN_ON(buf->vmapping_counter == UINT_MAX)) {
+		return -EOVERFLOW;
 	}
-
-	iosys_map_clear(&mapping);
-	ret = buf->ops->vmap(buf, &mapping);
-	/* Reported once, as 6.12 does: callers may retry under pressure. */
-	if (WARN_ON_ONCE(ret))
-		return ret;
-	if (WARN(iosys_map_is_null(&mapping),
-		 "dma-buf %s: vmap succeeded without an address\n",
-		 buf->exp_name))
-		return -EINVAL;
-	buf->vmap_ptr = mapping;
-	buf->vmapping_counter = 1;
-	*map = mapping;
+	buf->vmapping_counter++;
+	*map = buf->vmap_ptr;
+	dma_buf_hold(buf, DMA_BUF_HOLD_VMAP, buf);
+	trace_dma_buf_vmap(buf, buf->vmapping_counter);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_vmap, DMA_BUF);
@@ -1118,15 +1284,22 @@ void dma_buf_vunmap(struct dma_buf *buf, struct iosys_map *map)
 		return;
 	if (WARN(!iosys_map_is_equal(&buf->vmap_ptr, map),
 		 "dma-buf %s: vunmap of an address that is not mapped\n",
-		 buf->exp_name))
+		 buf->exp_name)) {
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_VMAP, buf);
 		return;
+	}
 
-	if (--buf->vmapping_counter)
-		return;
-	/* The caller's map, as 6.12: GEM's vunmap clears it for the caller. */
-	if (buf->ops->vunmap)
-		buf->ops->vunmap(buf, map);
-	iosys_map_clear(&buf->vmap_ptr);
+	dma_buf_unhold(buf, DMA_BUF_HOLD_VMAP, buf);
+	if (!--buf->vmapping_counter) {
+		/*
+		 * The caller's map, as 6.12: GEM's vunmap clears it for the
+		 * caller.
+		 */
+		if (buf->ops->vunmap)
+			buf->ops->vunmap(buf, map);
+		iosys_map_clear(&buf->vmap_ptr);
+	}
+	trace_dma_buf_vunmap(buf, buf->vmapping_counter);
 }
 EXPORT_SYMBOL_NS_GPL(dma_buf_vunmap, DMA_BUF);
 

@@ -14,8 +14,11 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/timekeeping.h>
+#include <trace/events/dma_buf.h>
 
 #include "dma-resv-internal.h"
 
@@ -1011,9 +1014,21 @@ long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 			   bool intr, unsigned long timeout)
 {
 	struct dma_resv_iter it __uninitialized;	/* see get_fences */
+	bool traced = trace_dma_resv_wait_enabled();
+	unsigned long switches = 0;
 	struct dma_fence *fence;
+	u64 start = 0;
 	long left;
 
+	/*
+	 * Only waits that slept are traced.  Sleeping is what bumps the
+	 * task's count of voluntary context switches; being preempted, or
+	 * waiting on fences that had signaled already, does not.
+	 */
+	if (traced) {
+		switches = current->nvcsw;
+		start = ktime_get_ns();
+	}
 	/*
 	 * Not clamped: a timeout above LONG_MAX reaches the fences as the
 	 * negative value 6.12 passes them (dma_fence_wait_timeout() WARNs and
@@ -1027,6 +1042,9 @@ long dma_resv_wait_timeout(struct dma_resv *obj, enum dma_resv_usage usage,
 			break;
 	}
 	dma_resv_iter_end(&it);
+	if (traced && current->nvcsw != switches)
+		trace_dma_resv_wait(obj, usage, (long)timeout, left,
+				    ktime_get_ns() - start);
 	return left;
 }
 EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);

@@ -142,6 +142,7 @@ pristine_file() {
 core_files() {
 	(cd "$REPO" && ls -1 *.c *.h include/linux/dma-buf.h \
 		include/linux/dma-resv.h include/uapi/linux/dma-buf.h \
+		include/kunit/dma-buf.h include/trace/events/dma_buf.h \
 		tests/*.c tests/*.h 2>/dev/null) | sort -u
 }
 
@@ -160,8 +161,8 @@ put() {
 # Options whose modules use only the public API and so build against
 # upstream's core too: the side-by-side tools add exactly these to the
 # upstream copy (host/bench the benchmark, host/conform the conformance
-# scenarios).
-UPSTREAM_TEST_OPTIONS="DMABUF_KUNIT_BENCHMARK DMABUF_KUNIT_CONFORMANCE"
+# scenarios), and the KUnit kit both select, with its header.
+UPSTREAM_TEST_OPTIONS="DMABUF_KUNIT_BENCHMARK DMABUF_KUNIT_CONFORMANCE DMABUF_KUNIT_KIT"
 
 # The upstream side (host/bench, host/conform): a copy of the kernel tree
 # as it was before overlay(), in UPSTREAM_TREE.  rsync keeps it
@@ -187,7 +188,7 @@ make_upstream_tree() {
 	while read -r src dst; do
 		case $dst in
 		drivers/dma-buf/tests/* | drivers/dma-buf/Kconfig | \
-		drivers/dma-buf/Makefile) continue ;;
+		drivers/dma-buf/Makefile | include/kunit/dma-buf.h) continue ;;
 		esac
 		if [ -e "$state/files/$dst" ]; then
 			put "$state/files/$dst" "$UPSTREAM_TREE/$dst"
@@ -218,6 +219,7 @@ make_upstream_tree() {
 			grep -qx "$(basename "$f")" "$tmp/keep" || rm -f "$f"
 		done
 	put "$tmp/tests.mk" "$up/tests/Makefile"
+	put "$REPO/include/kunit/dma-buf.h" "$UPSTREAM_TREE/include/kunit/dma-buf.h"
 	{ cat "$state/files/drivers/dma-buf/Makefile"; echo 'obj-y += tests/'; } \
 		> "$tmp/Makefile"
 	put "$tmp/Makefile" "$up/Makefile"
@@ -227,5 +229,22 @@ make_upstream_tree() {
 	# Nothing of ours may be left in the copy.
 	if grep -q 'clean-room core' "$up/dma-buf.c"; then
 		die "the upstream copy still carries our dma-buf.c"
+	fi
+}
+
+# bench_boot BUILD_DIR LOG BATCHES BATCH_US [KERNEL_ARG...]: boot a bench
+# kernel (host/bench, host/bench-overhead) for the single-CPU benchmark
+# suite; dies unless the suite ran to its end.
+bench_boot() {
+	local build=$1 out=$2 batches=$3 batch_us=$4
+	shift 4
+	timeout "${BOOT_TIMEOUT:-900}" "$build/linux" mem=512M console=tty \
+		kunit_shutdown=halt kunit.enable=1 \
+		kunit.filter_glob='dma_buf_bench' \
+		dma_buf_bench.batches="$batches" dma_buf_bench.batch_us="$batch_us" \
+		"$@" < /dev/null > "$out" 2>&1 || true
+	if ! grep -q '^ok [0-9]* dma_buf_bench' "$out"; then
+		grep -E 'not ok|BUG|WARNING|Kernel panic' "$out" | head >&2
+		die "benchmark boot failed, see $out"
 	fi
 }

@@ -33,11 +33,11 @@ static void dbt_cpu_callbacks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			dma_buf_begin_cpu_access(dmabuf, DMA_FROM_DEVICE), 0);
 	KUNIT_EXPECT_EQ(test, exp->began, 1);
-	KUNIT_EXPECT_EQ(test, exp->cpu_dir, DMA_FROM_DEVICE);
+	KUNIT_EXPECT_EQ(test, exp->begin_dir, DMA_FROM_DEVICE);
 	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(dmabuf, DMA_TO_DEVICE), 0);
 	KUNIT_EXPECT_EQ(test, exp->ended, 1);
-	KUNIT_EXPECT_EQ(test, exp->cpu_dir, DMA_TO_DEVICE);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, exp->end_dir, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 	dbt_put_final(exp);
 }
@@ -196,7 +196,7 @@ static void dbt_mmap_ok(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, exp->mmap_pgoff, DBT_PAGES - 2);
 	KUNIT_EXPECT_EQ(test, vma->vm_pgoff, DBT_PAGES - 2);
 	KUNIT_EXPECT_PTR_EQ(test, vma->vm_file, dmabuf->file);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 
 	/* The vma holds the buffer now, and no longer the old file. */
 	flush_delayed_fput();
@@ -323,7 +323,7 @@ static void dbt_mmap_real_vma(struct kunit *test)
 
 	for (i = 0; i < DBT_PAGES; i++)
 		memset(page_address(exp->pages[i]), 'a' + i, PAGE_SIZE);
-	exp->mmap_insert = true;
+	exp->mmap_record_only = false;
 	importer = anon_inode_getfile("dbt-importer", &dbt_importer_fops,
 				      dmabuf, O_RDWR);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(importer));
@@ -510,7 +510,7 @@ static void dbt_vmap_unlocked_warns(struct kunit *test)
 	if (!ret)
 		dma_buf_vunmap_unlocked(dmabuf, &map);
 	KUNIT_EXPECT_TRUE(test, debug_locks);
-	exp->lock_errors = 0;
+	dbt_clear_lock_errors(exp);
 	dbt_expect_balanced(exp);
 	dbt_put_final(exp);
 }

@@ -297,7 +297,7 @@ static void dbt_fault_other_calls(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, exp->pins, 0);
 		KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
 		KUNIT_EXPECT_EQ(test, dbt_live_tables(exp), 0);
-		KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+		KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 		KUNIT_EXPECT_EQ(test, exp->bad_calls, 0);
 		if (!dbt_fault.failed)
 			break;
@@ -462,7 +462,7 @@ static void dbt_misuse_release_vmapped(struct kunit *test)
 	dma_buf_vunmap_unlocked(dmabuf, &map);
 	KUNIT_EXPECT_EQ(test, exp->vunmapped, 1);
 	KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 }
 
 /*
@@ -527,7 +527,7 @@ static void dbt_misuse_release_attached(struct kunit *test)
 
 	dma_buf_detach(dmabuf, attach);
 	KUNIT_EXPECT_EQ(test, exp->detached, 1);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 	KUNIT_EXPECT_EQ(test, exp->released, 0);
 }
 

@@ -7,6 +7,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/dma-buf.h>
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/ctype.h>
@@ -34,127 +35,60 @@
 #include "../dma-buf-internal.h"
 #include "../dma-resv-internal.h"
 
-#define TEST_PAGES	4
-#define TEST_SIZE	(TEST_PAGES * PAGE_SIZE)
+/* The kit exporter's default size. */
+#define TEST_SIZE	(KUNIT_DMA_BUF_DEFAULT_PAGES * PAGE_SIZE)
 #define TEST_EXP_NAME	"fops-test-exporter"
 
-/* The fake exporter: TEST_PAGES real pages and counters of what it saw. */
-struct fake_buf {
-	struct page *pages[TEST_PAGES];
-	unsigned int released;
-	unsigned int mmaps;
-	unsigned int begins, ends;
-	enum dma_data_direction begin_dir, end_dir;
-	int cpu_access_ret;
-};
-
-static struct sg_table *fake_map(struct dma_buf_attachment *attach,
-				 enum dma_data_direction dir)
+/* The kit's exporter, with one buffer: zeroed pages that mmap maps. */
+static struct dma_buf *export_buf(struct kunit *test,
+				  struct kunit_dma_buf_exporter **expp,
+				  bool read_only)
 {
-	return ERR_PTR(-EOPNOTSUPP);
+	struct kunit_dma_buf_exporter_config cfg = {
+		.read_only = read_only,
+		.name = TEST_EXP_NAME,
+	};
+
+	*expp = kunit_dma_buf_exporter_create(test, &cfg);
+	return kunit_dma_buf_export(*expp);
 }
 
-static void fake_unmap(struct dma_buf_attachment *attach,
-		       struct sg_table *sgt, enum dma_data_direction dir)
+/* An exporter without mmap and CPU access callbacks. */
+static struct dma_buf *export_nommap(struct kunit *test,
+				     struct kunit_dma_buf_exporter **expp)
 {
+	struct kunit_dma_buf_exporter *exp;
+
+	exp = kunit_dma_buf_exporter_create(test, NULL);
+	exp->ops = (struct dma_buf_ops) {
+		.map_dma_buf = kunit_dma_buf_exporter_ops.map_dma_buf,
+		.unmap_dma_buf = kunit_dma_buf_exporter_ops.unmap_dma_buf,
+		.release = kunit_dma_buf_exporter_ops.release,
+	};
+	*expp = exp;
+	return kunit_dma_buf_export(exp);
 }
 
-static void fake_release(struct dma_buf *dmabuf)
+static int nr_mmaps(struct kunit_dma_buf_exporter *exp)
 {
-	struct fake_buf *fb = dmabuf->priv;
-	unsigned int i;
-
-	for (i = 0; i < TEST_PAGES; i++)
-		__free_page(fb->pages[i]);
-	fb->released++;
+	return kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_MMAP);
 }
 
-static int fake_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+static int nr_begins(struct kunit_dma_buf_exporter *exp)
 {
-	struct fake_buf *fb = dmabuf->priv;
-	unsigned long addr;
-	unsigned int i = vma->vm_pgoff;
-	int ret;
-
-	fb->mmaps++;
-	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
-		if (i >= TEST_PAGES)	/* the core let a bad range through */
-			return -EIO;
-		ret = vm_insert_page(vma, addr, fb->pages[i++]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_BEGIN_CPU);
 }
 
-static int fake_begin_cpu_access(struct dma_buf *dmabuf,
-				 enum dma_data_direction dir)
+static int nr_ends(struct kunit_dma_buf_exporter *exp)
 {
-	struct fake_buf *fb = dmabuf->priv;
-
-	fb->begins++;
-	fb->begin_dir = dir;
-	return fb->cpu_access_ret;
+	return kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_END_CPU);
 }
 
-static int fake_end_cpu_access(struct dma_buf *dmabuf,
-			       enum dma_data_direction dir)
+/* Both CPU access callbacks return @err. */
+static void cpu_access_returns(struct kunit_dma_buf_exporter *exp, int err)
 {
-	struct fake_buf *fb = dmabuf->priv;
-
-	fb->ends++;
-	fb->end_dir = dir;
-	return fb->cpu_access_ret;
-}
-
-static const struct dma_buf_ops fake_ops = {
-	.map_dma_buf = fake_map,
-	.unmap_dma_buf = fake_unmap,
-	.release = fake_release,
-	.mmap = fake_mmap,
-	.begin_cpu_access = fake_begin_cpu_access,
-	.end_cpu_access = fake_end_cpu_access,
-};
-
-static const struct dma_buf_ops fake_ops_nommap = {
-	.map_dma_buf = fake_map,
-	.unmap_dma_buf = fake_unmap,
-	.release = fake_release,
-};
-
-static struct dma_buf *export_buf(struct kunit *test, struct fake_buf **fbp,
-				  const struct dma_buf_ops *ops, int flags)
-{
-	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
-	struct dma_buf *dmabuf;
-	struct fake_buf *fb;
-	unsigned int i;
-
-	fb = kunit_kzalloc(test, sizeof(*fb), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, fb);
-	for (i = 0; i < TEST_PAGES; i++) {
-		fb->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		KUNIT_ASSERT_NOT_NULL(test, fb->pages[i]);
-	}
-
-	exp_info.ops = ops;
-	exp_info.size = TEST_SIZE;
-	exp_info.flags = flags;
-	exp_info.priv = fb;
-	exp_info.exp_name = TEST_EXP_NAME;
-	dmabuf = dma_buf_export(&exp_info);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
-	*fbp = fb;
-	return dmabuf;
-}
-
-/* Drop the test's reference and check that the buffer really went away. */
-static void put_buf(struct kunit *test, struct dma_buf *dmabuf,
-		    struct fake_buf *fb)
-{
-	dma_buf_put(dmabuf);
-	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, fb->released, 1);
+	kunit_dma_buf_exporter_fail(exp, KUNIT_DMA_BUF_OP_BEGIN_CPU, err);
+	kunit_dma_buf_exporter_fail(exp, KUNIT_DMA_BUF_OP_END_CPU, err);
 }
 
 /* Anonymous read-write "userspace" memory in the test thread's mm. */
@@ -245,8 +179,8 @@ static int lowest_free_fd(struct kunit *test)
 
 static void test_llseek(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct file *file = dmabuf->file;
 
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 0, SEEK_END), (loff_t)TEST_SIZE);
@@ -257,7 +191,7 @@ static void test_llseek(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, PAGE_SIZE, SEEK_SET), -EINVAL);
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 0, SEEK_DATA), -EINVAL);
 	KUNIT_EXPECT_EQ(test, vfs_llseek(file, 0, SEEK_HOLE), -EINVAL);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_ioctl_unknown(struct kunit *test)
@@ -270,16 +204,16 @@ static void test_ioctl_unknown(struct kunit *test)
 		_IO('x', 1),
 		0,
 	};
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	void __user *mem = user_mem(test, PAGE_SIZE);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		KUNIT_EXPECT_EQ_MSG(test, do_ioctl(dmabuf, cmds[i], mem),
 				    -ENOTTY, "cmd %#x", cmds[i]);
-	KUNIT_EXPECT_EQ(test, fb->begins + fb->ends, 0);
-	put_buf(test, dmabuf, fb);
+	KUNIT_EXPECT_EQ(test, nr_begins(exp) + nr_ends(exp), 0);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_ioctl_sync(struct kunit *test)
@@ -304,50 +238,50 @@ static void test_ioctl_sync(struct kunit *test)
 		DMA_BUF_SYNC_WRITE | (1ULL << 63),
 		~0ULL,
 	};
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_buf_sync __user *arg = user_mem(test, PAGE_SIZE);
 	unsigned int i, begins, ends;
 
 	for (i = 0; i < ARRAY_SIZE(ok); i++) {
-		begins = fb->begins;
-		ends = fb->ends;
+		begins = nr_begins(exp);
+		ends = nr_ends(exp);
 		KUNIT_ASSERT_EQ(test, put_user(ok[i].flags, &arg->flags), 0);
 		KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, arg), 0);
 		if (ok[i].end) {
-			KUNIT_EXPECT_EQ(test, fb->ends, ends + 1);
-			KUNIT_EXPECT_EQ(test, fb->begins, begins);
-			KUNIT_EXPECT_EQ(test, fb->end_dir, ok[i].dir);
+			KUNIT_EXPECT_EQ(test, nr_ends(exp), ends + 1);
+			KUNIT_EXPECT_EQ(test, nr_begins(exp), begins);
+			KUNIT_EXPECT_EQ(test, exp->end_dir, ok[i].dir);
 		} else {
-			KUNIT_EXPECT_EQ(test, fb->begins, begins + 1);
-			KUNIT_EXPECT_EQ(test, fb->ends, ends);
-			KUNIT_EXPECT_EQ(test, fb->begin_dir, ok[i].dir);
+			KUNIT_EXPECT_EQ(test, nr_begins(exp), begins + 1);
+			KUNIT_EXPECT_EQ(test, nr_ends(exp), ends);
+			KUNIT_EXPECT_EQ(test, exp->begin_dir, ok[i].dir);
 		}
 	}
 
-	begins = fb->begins;
-	ends = fb->ends;
+	begins = nr_begins(exp);
+	ends = nr_ends(exp);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		KUNIT_ASSERT_EQ(test, put_user(bad[i], &arg->flags), 0);
 		KUNIT_EXPECT_EQ_MSG(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, arg),
 				    -EINVAL, "flags %#llx", bad[i]);
 	}
-	KUNIT_EXPECT_EQ(test, fb->begins, begins);
-	KUNIT_EXPECT_EQ(test, fb->ends, ends);
+	KUNIT_EXPECT_EQ(test, nr_begins(exp), begins);
+	KUNIT_EXPECT_EQ(test, nr_ends(exp), ends);
 
 	/* The exporter's answer is what userspace gets. */
-	fb->cpu_access_ret = -EIO;
+	cpu_access_returns(exp, -EIO);
 	KUNIT_ASSERT_EQ(test, put_user((u64)DMA_BUF_SYNC_READ, &arg->flags), 0);
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, arg), -EIO);
-	fb->cpu_access_ret = 0;
+	cpu_access_returns(exp, 0);
 
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC,
 				       user_hole(test)), -EFAULT);
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_IOCTL_SYNC,
 				       (char __user *)user_hole(test) - 4),
 			-EFAULT);
-	KUNIT_EXPECT_EQ(test, fb->begins, begins + 1);
-	put_buf(test, dmabuf, fb);
+	KUNIT_EXPECT_EQ(test, nr_begins(exp), begins + 1);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /* The buffer's name as the core holds it, "" for none. */
@@ -361,8 +295,8 @@ static void get_name(struct dma_buf *dmabuf, char *buf)
 static void test_set_name(struct kunit *test)
 {
 	static const char longest[] = "0123456789abcdefghijklmnopqrstu";
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	char __user *u = user_mem(test, PAGE_SIZE);
 	char name[DMA_BUF_NAME_LEN];
 
@@ -392,13 +326,13 @@ static void test_set_name(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, do_ioctl(dmabuf, DMA_BUF_SET_NAME_A, u), 0);
 	get_name(dmabuf, name);
 	KUNIT_EXPECT_STREQ(test, name, "end");
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_set_name_invalid(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	char __user *u = user_mem(test, PAGE_SIZE);
 	char __user *hole;
 	char name[DMA_BUF_NAME_LEN + 1];
@@ -422,7 +356,7 @@ static void test_set_name_invalid(struct kunit *test)
 
 	get_name(dmabuf, name);
 	KUNIT_EXPECT_STREQ(test, name, "kept");
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void *failing_kzalloc(size_t size, gfp_t gfp)
@@ -432,8 +366,8 @@ static void *failing_kzalloc(size_t size, gfp_t gfp)
 
 static void test_set_name_nomem(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	char __user *u = user_mem(test, PAGE_SIZE);
 	char name[DMA_BUF_NAME_LEN];
 
@@ -447,7 +381,7 @@ static void test_set_name_nomem(struct kunit *test)
 
 	get_name(dmabuf, name);
 	KUNIT_EXPECT_STREQ(test, name, "old");
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /* fdinfo as procfs shows it: procfs holds one reference while it does. */
@@ -468,8 +402,8 @@ static char *fdinfo(struct kunit *test, struct dma_buf *dmabuf)
 
 static void test_fdinfo(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	char __user *u = user_mem(test, PAGE_SIZE);
 	char *want;
 
@@ -490,7 +424,7 @@ static void test_fdinfo(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, fdinfo(test, dmabuf), want);
 	kfree(want);
 	fput(dmabuf->file);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static unsigned long map_buf(struct dma_buf *dmabuf, unsigned long len,
@@ -515,15 +449,15 @@ static unsigned long vma_flags_at(unsigned long addr)
 
 static void test_mmap(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	unsigned long addr, flags;
 	char word[8];
 
 	user_mem(test, PAGE_SIZE);	/* gives the test thread an mm */
 	addr = map_buf(dmabuf, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
-	KUNIT_EXPECT_EQ(test, fb->mmaps, 1);
+	KUNIT_EXPECT_EQ(test, nr_mmaps(exp), 1);
 	flags = vma_flags_at(addr);
 	/* Whether the mapping may grow is the exporter's choice, not ours. */
 	KUNIT_EXPECT_FALSE(test, flags & VM_DONTEXPAND);
@@ -532,11 +466,11 @@ static void test_mmap(struct kunit *test)
 	/* Writes through the mapping land in the exporter's pages. */
 	KUNIT_EXPECT_EQ(test, copy_to_user((char __user *)addr + 2 * PAGE_SIZE,
 					   "page-2", 7), 0);
-	KUNIT_EXPECT_STREQ(test, (char *)page_address(fb->pages[2]), "page-2");
+	KUNIT_EXPECT_STREQ(test, (char *)page_address(exp->pages[2]), "page-2");
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, TEST_SIZE), 0);
 
 	/* A window at an offset sees the right page. */
-	strscpy(page_address(fb->pages[3]), "page-3", 8);
+	strscpy(page_address(exp->pages[3]), "page-3", 8);
 	addr = map_buf(dmabuf, PAGE_SIZE, PROT_READ, MAP_SHARED, 3 * PAGE_SIZE);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	KUNIT_EXPECT_EQ(test, copy_from_user(word, (char __user *)addr, 7), 0);
@@ -544,14 +478,14 @@ static void test_mmap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
 
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_mmap_range(struct kunit *test)
 {
-	struct fake_buf *fb, *fb2;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
-	struct dma_buf *nommap = export_buf(test, &fb2, &fake_ops_nommap, O_RDWR);
+	struct kunit_dma_buf_exporter *exp, *exp2;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
+	struct dma_buf *nommap = export_nommap(test, &exp2);
 	const unsigned long rw = PROT_READ | PROT_WRITE;
 	struct vm_area_struct *vma;
 
@@ -566,7 +500,7 @@ static void test_mmap_range(struct kunit *test)
 				      64 * TEST_SIZE), (unsigned long)-EINVAL);
 	KUNIT_EXPECT_EQ(test, map_buf(nommap, PAGE_SIZE, rw, MAP_SHARED, 0),
 			(unsigned long)-EINVAL);
-	KUNIT_EXPECT_EQ(test, fb->mmaps, 0);
+	KUNIT_EXPECT_EQ(test, nr_mmaps(exp), 0);
 
 	/*
 	 * vm_mmap() itself refuses page offsets that wrap, so hand the
@@ -582,10 +516,10 @@ static void test_mmap_range(struct kunit *test)
 	vma->vm_pgoff = ULONG_MAX - 1;
 	KUNIT_EXPECT_EQ(test, dmabuf->file->f_op->mmap(dmabuf->file, vma),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, fb->mmaps, 0);
+	KUNIT_EXPECT_EQ(test, nr_mmaps(exp), 0);
 
-	put_buf(test, nommap, fb2);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp2, nommap);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /*
@@ -597,8 +531,8 @@ static void test_mmap_range(struct kunit *test)
  */
 static void test_mmap_readonly(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDONLY);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, true);
 	const unsigned long rw = PROT_READ | PROT_WRITE;
 	unsigned long addr, flags;
 	char word[8];
@@ -608,7 +542,7 @@ static void test_mmap_readonly(struct kunit *test)
 			(unsigned long)-EACCES);
 	KUNIT_EXPECT_EQ(test, map_buf(dmabuf, TEST_SIZE, PROT_WRITE,
 				      MAP_SHARED, 0), (unsigned long)-EACCES);
-	KUNIT_EXPECT_EQ(test, fb->mmaps, 0);
+	KUNIT_EXPECT_EQ(test, nr_mmaps(exp), 0);
 
 	addr = map_buf(dmabuf, TEST_SIZE, PROT_READ, MAP_SHARED, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
@@ -617,7 +551,7 @@ static void test_mmap_readonly(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, TEST_SIZE), 0);
 
 	/* Private and writable: the write stays in the process. */
-	strscpy(page_address(fb->pages[1]), "shared", 8);
+	strscpy(page_address(exp->pages[1]), "shared", 8);
 	addr = map_buf(dmabuf, TEST_SIZE, rw, MAP_PRIVATE, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	flags = vma_flags_at(addr);
@@ -628,7 +562,7 @@ static void test_mmap_readonly(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, copy_from_user(word, (char __user *)addr +
 					     PAGE_SIZE, 7), 0);
 	KUNIT_EXPECT_STREQ(test, word, "privat");
-	KUNIT_EXPECT_STREQ(test, (char *)page_address(fb->pages[1]), "shared");
+	KUNIT_EXPECT_STREQ(test, (char *)page_address(exp->pages[1]), "shared");
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, TEST_SIZE), 0);
 
 	addr = map_buf(dmabuf, PAGE_SIZE, PROT_WRITE, MAP_PRIVATE, 0);
@@ -643,10 +577,10 @@ static void test_mmap_readonly(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, flags & VM_WRITE);
 	KUNIT_EXPECT_TRUE(test, flags & VM_MAYWRITE);
 	KUNIT_EXPECT_EQ(test, vm_munmap(addr, TEST_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, fb->mmaps, 4);
+	KUNIT_EXPECT_EQ(test, nr_mmaps(exp), 4);
 
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /*
@@ -710,8 +644,8 @@ static unsigned int armed(struct dma_buf_poll_cb_t *dcb)
 
 static void test_poll_no_fences(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *f = new_fence(test);
 	struct poll_probe p;
 
@@ -741,13 +675,13 @@ static void test_poll_no_fences(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 	probe_fini(&p);
 	signal_and_put(f);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_poll_read_fence(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *f = new_fence(test);
 	struct poll_probe p;
 
@@ -773,13 +707,13 @@ static void test_poll_read_fence(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN | EV_OUT);
 	probe_fini(&p);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_poll_write_fence(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *w = new_fence(test), *r = new_fence(test);
 	struct poll_probe p;
 
@@ -810,13 +744,13 @@ static void test_poll_write_fence(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, &p), EV_IN | EV_OUT);
 	probe_fini(&p);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_poll_only_requested(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *w = new_fence(test);
 	struct poll_probe p;
 
@@ -838,13 +772,13 @@ static void test_poll_only_requested(struct kunit *test)
 	probe_fini(&p);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 1);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_poll_close_while_armed(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *w = new_fence(test);
 
 	add_fence(test, dmabuf, w, DMA_RESV_USAGE_WRITE);
@@ -853,12 +787,12 @@ static void test_poll_close_while_armed(struct kunit *test)
 	/* Every fd closed: the armed callbacks keep the buffer. */
 	dma_buf_put(dmabuf);
 	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, fb->released, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&exp->released), 0);
 	KUNIT_EXPECT_EQ(test, file_count(dmabuf->file), 2);
 
 	signal_and_put(w);
 	flush_delayed_fput();
-	KUNIT_EXPECT_EQ(test, fb->released, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&exp->released), 1);
 }
 
 /*
@@ -937,8 +871,8 @@ static void signal_locked(struct dma_fence *fence, struct release_probe *probe)
 
 static void test_poll_callback_defers_fence_put(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct release_probe probe = {};
 	struct dma_fence *f;
 
@@ -958,7 +892,7 @@ static void test_poll_callback_defers_fence_put(struct kunit *test)
 	f = arm_on_orphan(test, dmabuf, &probe);
 	signal_locked(f, &probe);
 	KUNIT_EXPECT_EQ(test, probe.released, 1);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 	KUNIT_EXPECT_EQ(test, probe.released, 2);
 	KUNIT_EXPECT_EQ(test, probe.released_signaling, 0);
 }
@@ -985,8 +919,8 @@ static struct dma_fence *export_fence(struct kunit *test,
 
 static void test_export_sync_file(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *w = new_fence(test), *r = new_fence(test);
 	struct dma_fence *got, *got_rw;
 
@@ -1025,15 +959,15 @@ static void test_export_sync_file(struct kunit *test)
 	dma_fence_put(got_rw);
 
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_export_sync_file_errors(struct kunit *test)
 {
 	static const u32 bad[] = { 0, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ | 8,
 				   1u << 31, ~0u };
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_buf_export_sync_file __user *arg = user_mem(test, PAGE_SIZE);
 	struct dma_buf_export_sync_file *karg;
 	unsigned long ro;
@@ -1055,7 +989,7 @@ static void test_export_sync_file_errors(struct kunit *test)
 	 * cannot be copied out.  Neither may be left behind.  The read-only
 	 * memory is the buffer's own first page, mapped read-only.
 	 */
-	karg = page_address(fb->pages[0]);
+	karg = page_address(exp->pages[0]);
 	karg->flags = DMA_BUF_SYNC_RW;
 	karg->fd = -1;
 	ro = map_buf(dmabuf, PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
@@ -1067,7 +1001,7 @@ static void test_export_sync_file_errors(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, lowest_free_fd(test), fd);
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /* Put @fence in a sync_file and give it an fd. */
@@ -1119,8 +1053,8 @@ static unsigned int count_fences(struct dma_buf *dmabuf,
 
 static void test_import_sync_file(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *r = new_fence(test), *w = new_fence(test);
 	bool found;
 	int fd;
@@ -1145,13 +1079,13 @@ static void test_import_sync_file(struct kunit *test)
 	signal_and_put(r);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_import_sync_file_container(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence **fences;
 	struct dma_fence_array *array;
 	struct dma_fence *a, *b;
@@ -1185,7 +1119,7 @@ static void test_import_sync_file_container(struct kunit *test)
 	signal_and_put(b);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, do_poll(dmabuf, NULL), EV_IN | EV_OUT);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /*
@@ -1240,8 +1174,8 @@ static int lock_holder_fn(void *data)
  */
 static void test_import_sync_file_signal(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *f = new_fence(test);
 	struct dma_buf_import_sync_file __user *arg = user_mem(test, PAGE_SIZE);
 	struct lock_holder h = { .resv = dmabuf->resv, .waiter = current };
@@ -1276,15 +1210,15 @@ static void test_import_sync_file_signal(struct kunit *test)
 	close_fd(fd);
 	signal_and_put(f);
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static void test_import_sync_file_errors(struct kunit *test)
 {
 	static const u32 bad[] = { 0, DMA_BUF_SYNC_END, DMA_BUF_SYNC_WRITE | 4,
 				   1u << 31, ~0u };
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_fence *f = new_fence(test);
 	unsigned int i;
 	bool found;
@@ -1316,7 +1250,7 @@ static void test_import_sync_file_errors(struct kunit *test)
 					   &found), 0);
 	signal_and_put(f);
 	flush_delayed_fput();
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 /*
@@ -1443,9 +1377,9 @@ static void test_bufinfo(struct kunit *test)
 	static const char header[] =
 		"\nDma-buf Objects:\n"
 		"size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n";
-	struct fake_buf *fb, *fb2;
-	struct dma_buf *named = export_buf(test, &fb, &fake_ops, O_RDWR);
-	struct dma_buf *plain = export_buf(test, &fb2, &fake_ops, O_RDONLY);
+	struct kunit_dma_buf_exporter *exp, *exp2;
+	struct dma_buf *named = export_buf(test, &exp, false);
+	struct dma_buf *plain = export_buf(test, &exp2, true);
 	struct dma_fence *w = new_fence(test);
 	struct dma_buf_attachment *attach;
 	char __user *u = user_mem(test, PAGE_SIZE);
@@ -1499,12 +1433,12 @@ static void test_bufinfo(struct kunit *test)
 	fput(named->file);
 	dma_buf_detach(named, attach);
 	signal_and_put(w);
-	put_buf(test, named, fb);
+	kunit_dma_buf_put_final(exp, named);
 	text = read_bufinfo(test);
 	KUNIT_EXPECT_NOT_NULL(test, bufinfo_entry(test, text,
 						  file_inode(plain->file)->i_ino));
 	check_totals(test, text);
-	put_buf(test, plain, fb2);
+	kunit_dma_buf_put_final(exp2, plain);
 }
 
 static void fops_test_exit(struct kunit *test)
@@ -1526,8 +1460,8 @@ static void *failing_kmalloc(size_t size, gfp_t gfp)
  */
 static void test_sync_file_nomem(struct kunit *test)
 {
-	struct fake_buf *fb;
-	struct dma_buf *dmabuf = export_buf(test, &fb, &fake_ops, O_RDWR);
+	struct kunit_dma_buf_exporter *exp;
+	struct dma_buf *dmabuf = export_buf(test, &exp, false);
 	struct dma_buf_export_sync_file __user *arg = user_mem(test, PAGE_SIZE);
 	struct dma_fence *r = new_fence(test), *w = new_fence(test);
 	struct dma_fence *in = new_fence(test);
@@ -1573,7 +1507,7 @@ static void test_sync_file_nomem(struct kunit *test)
 	signal_and_put(r);
 	signal_and_put(w);
 	signal_and_put(in);
-	put_buf(test, dmabuf, fb);
+	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
 static struct kunit_case dma_buf_file_cases[] = {

@@ -238,7 +238,7 @@ static void dbt_attach_disagree_maps(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, exp->mapped, 1);
 		KUNIT_EXPECT_EQ(test, exp->map_dir, DMA_BIDIRECTIONAL);
 		KUNIT_EXPECT_EQ(test, exp->pins, exp_dyn ? 1 : 0);
-		KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+		KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 
 		/* Any direction is served from the cached mapping. */
 		sgt = dma_buf_map_attachment_unlocked(attach, DMA_TO_DEVICE);
@@ -431,7 +431,7 @@ static void dbt_pin_unlocked_warns(struct kunit *test)
 
 	dma_buf_detach(dmabuf, attach);
 	/* The core may have refused, or called pin without the lock. */
-	exp->lock_errors = 0;
+	dbt_clear_lock_errors(exp);
 	dbt_expect_balanced(exp);
 	dbt_put_final(exp);
 }
@@ -620,7 +620,7 @@ static void dbt_map_unlocked_warns(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, debug_locks);
 
 	dma_buf_detach(dmabuf, attach);
-	exp->lock_errors = 0;
+	dbt_clear_lock_errors(exp);
 	dbt_expect_balanced(exp);
 	dbt_put_final(exp);
 }

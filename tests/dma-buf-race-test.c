@@ -16,6 +16,7 @@
  */
 
 #include <kunit/device.h>
+#include <kunit/dma-buf.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/ctype.h>
@@ -37,7 +38,6 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
-#include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -54,163 +54,24 @@ MODULE_PARM_DESC(iterations, "iterations of every race case");
 /* How long a case may take before its threads are told to stop. */
 #define RACE_TIMEOUT	(240 * HZ)
 
-/* ---- the exporter: one page behind every buffer, and counters ---- */
+/* ---- the exporter: the kit's, one page behind every buffer ---- */
 
-struct race_exporter {
-	struct page *page;
-	atomic_t exported, released;
-	atomic_t maps, unmaps, pins, unpins;
-	atomic_t attaches, detaches;
-	atomic_t vmaps, vunmaps;
-	atomic_t unlocked_calls;	/* callbacks run without the resv lock */
-};
-
-static struct race_exporter *exporter_of(struct dma_buf *buf)
+static struct kunit_dma_buf_exporter *new_exporter(struct kunit *test,
+						   bool dynamic)
 {
-	return buf->priv;
+	struct kunit_dma_buf_exporter_config cfg = {
+		.size = PAGE_SIZE,
+		.dynamic = dynamic,
+		.name = RACE_EXP_NAME,
+	};
+
+	return kunit_dma_buf_exporter_create(test, &cfg);
 }
 
-static int race_attach(struct dma_buf *buf, struct dma_buf_attachment *attach)
+static struct dma_buf *export(struct kunit *test,
+			      struct kunit_dma_buf_exporter *exp)
 {
-	atomic_inc(&exporter_of(buf)->attaches);
-	return 0;
-}
-
-static void race_detach(struct dma_buf *buf, struct dma_buf_attachment *attach)
-{
-	atomic_inc(&exporter_of(buf)->detaches);
-}
-
-static void race_check_locked(struct dma_buf *buf)
-{
-	if (IS_ENABLED(CONFIG_LOCKDEP) && !lockdep_is_held(&buf->resv->lock.base))
-		atomic_inc(&exporter_of(buf)->unlocked_calls);
-}
-
-static int race_pin(struct dma_buf_attachment *attach)
-{
-	race_check_locked(attach->dmabuf);
-	atomic_inc(&exporter_of(attach->dmabuf)->pins);
-	return 0;
-}
-
-static void race_unpin(struct dma_buf_attachment *attach)
-{
-	race_check_locked(attach->dmabuf);
-	atomic_inc(&exporter_of(attach->dmabuf)->unpins);
-}
-
-static struct sg_table *race_map(struct dma_buf_attachment *attach,
-				 enum dma_data_direction dir)
-{
-	struct race_exporter *exp = exporter_of(attach->dmabuf);
-	struct sg_table *sgt;
-
-	if (dma_buf_is_dynamic(attach->dmabuf))
-		race_check_locked(attach->dmabuf);
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
-	if (sg_alloc_table(sgt, 1, GFP_KERNEL)) {
-		kfree(sgt);
-		return ERR_PTR(-ENOMEM);
-	}
-	sg_set_page(sgt->sgl, exp->page, PAGE_SIZE, 0);
-	atomic_inc(&exp->maps);
-	return sgt;
-}
-
-static void race_unmap(struct dma_buf_attachment *attach,
-		       struct sg_table *sgt, enum dma_data_direction dir)
-{
-	atomic_inc(&exporter_of(attach->dmabuf)->unmaps);
-	sg_free_table(sgt);
-	kfree(sgt);
-}
-
-static void race_release(struct dma_buf *buf)
-{
-	atomic_inc(&exporter_of(buf)->released);
-}
-
-static int race_vmap(struct dma_buf *buf, struct iosys_map *map)
-{
-	struct race_exporter *exp = exporter_of(buf);
-
-	race_check_locked(buf);
-	atomic_inc(&exp->vmaps);
-	iosys_map_set_vaddr(map, page_address(exp->page));
-	return 0;
-}
-
-static void race_vunmap(struct dma_buf *buf, struct iosys_map *map)
-{
-	race_check_locked(buf);
-	atomic_inc(&exporter_of(buf)->vunmaps);
-}
-
-static const struct dma_buf_ops race_static_ops = {
-	.attach = race_attach,
-	.detach = race_detach,
-	.map_dma_buf = race_map,
-	.unmap_dma_buf = race_unmap,
-	.release = race_release,
-	.vmap = race_vmap,
-	.vunmap = race_vunmap,
-};
-
-static const struct dma_buf_ops race_dynamic_ops = {
-	.attach = race_attach,
-	.detach = race_detach,
-	.pin = race_pin,
-	.unpin = race_unpin,
-	.map_dma_buf = race_map,
-	.unmap_dma_buf = race_unmap,
-	.release = race_release,
-	.vmap = race_vmap,
-	.vunmap = race_vunmap,
-};
-
-static void race_free_page(void *page)
-{
-	__free_page(page);
-}
-
-static struct race_exporter *new_exporter(struct kunit *test)
-{
-	struct race_exporter *exp;
-
-	exp = kunit_kzalloc(test, sizeof(*exp), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, exp);
-	exp->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	KUNIT_ASSERT_NOT_NULL(test, exp->page);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, race_free_page,
-							exp->page), 0);
-	return exp;
-}
-
-/* Safe from worker threads: no KUnit assertion here. */
-static struct dma_buf *try_export(struct race_exporter *exp,
-				  const struct dma_buf_ops *ops)
-{
-	DEFINE_DMA_BUF_EXPORT_INFO(info);
-	struct dma_buf *buf;
-
-	info.ops = ops;
-	info.size = PAGE_SIZE;
-	info.flags = O_RDWR;
-	info.priv = exp;
-	info.exp_name = RACE_EXP_NAME;
-	buf = dma_buf_export(&info);
-	if (!IS_ERR(buf))
-		atomic_inc(&exp->exported);
-	return buf;
-}
-
-static struct dma_buf *export(struct kunit *test, struct race_exporter *exp,
-			      const struct dma_buf_ops *ops)
-{
-	struct dma_buf *buf = try_export(exp, ops);
+	struct dma_buf *buf = kunit_dma_buf_try_export(exp, NULL);
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
 	return buf;
@@ -218,9 +79,9 @@ static struct dma_buf *export(struct kunit *test, struct race_exporter *exp,
 
 /* The file operations every dma-buf file carries. */
 static const struct file_operations *
-fops_of(struct kunit *test, struct race_exporter *exp)
+fops_of(struct kunit *test, struct kunit_dma_buf_exporter *exp)
 {
-	struct dma_buf *buf = export(test, exp, &race_static_ops);
+	struct dma_buf *buf = export(test, exp);
 	const struct file_operations *fops = buf->file->f_op;
 
 	dma_buf_put(buf);
@@ -228,7 +89,8 @@ fops_of(struct kunit *test, struct race_exporter *exp)
 }
 
 /* Every buffer of @exp released, once the deferred fputs have run. */
-static void expect_all_released(struct kunit *test, struct race_exporter *exp)
+static void expect_all_released(struct kunit *test,
+				struct kunit_dma_buf_exporter *exp)
 {
 	flush_delayed_fput();
 	rcu_barrier();
@@ -628,7 +490,7 @@ static int close_poll_signaler(struct race_thread *t)
 
 static void test_close_vs_poll(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, false);
 	struct race *r;
 	struct close_poll cp = {};
 	u64 ctx = dma_fence_context_alloc(1);
@@ -643,7 +505,7 @@ static void test_close_vs_poll(struct kunit *test)
 	race_add(r, close_poll_signaler, NULL);
 	race_start(r);
 	for (g = 1; g <= iterations; g++) {
-		cp.buf = try_export(exp, &race_static_ops);
+		cp.buf = kunit_dma_buf_try_export(exp, NULL);
 		cp.fence = new_fence(ctx, g);
 		if (IS_ERR(cp.buf) || !cp.fence ||
 		    add_fence(cp.buf, cp.fence, DMA_RESV_USAGE_WRITE)) {
@@ -927,7 +789,7 @@ static struct vfsmount *mount_debugfs(struct kunit *test)
 
 static void test_set_name_vs_readers(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, false);
 	struct name_race nr = {};
 	struct race *r;
 	unsigned long uaddr;
@@ -945,7 +807,7 @@ static void test_set_name_vs_readers(struct kunit *test)
 
 	need_fop(test, !!fops_of(test, exp)->unlocked_ioctl, "ioctls");
 	need_fop(test, !!fops_of(test, exp)->show_fdinfo, "fdinfo");
-	nr.buf = export(test, exp, &race_static_ops);
+	nr.buf = export(test, exp);
 	nr.ino = file_inode(nr.buf->file)->i_ino;
 	nr.debugfs = mount_debugfs(test);
 
@@ -986,7 +848,7 @@ static void test_set_name_vs_readers(struct kunit *test)
 /* ---- export and release racing the registry walk ---- */
 
 struct registry_race {
-	struct race_exporter *exp;
+	struct kunit_dma_buf_exporter *exp;
 	struct vfsmount *debugfs;
 	atomic_t walks, seen;
 };
@@ -1001,7 +863,7 @@ static int registry_exporter(struct race_thread *t)
 		k = i % ARRAY_SIZE(held);
 		if (held[k])
 			dma_buf_put(held[k]);
-		held[k] = try_export(rr->exp, &race_static_ops);
+		held[k] = kunit_dma_buf_try_export(rr->exp, NULL);
 		if (IS_ERR(held[k])) {
 			race_error(t->race, "export: %ld", PTR_ERR(held[k]));
 			held[k] = NULL;
@@ -1105,7 +967,7 @@ static void test_export_release_vs_walk(struct kunit *test)
 	char *text;
 	bool ok;
 
-	rr.exp = new_exporter(test);
+	rr.exp = new_exporter(test, false);
 	rr.debugfs = mount_debugfs(test);
 	r = race_new(test);
 	r->data = &rr;
@@ -1243,14 +1105,14 @@ static int move_notifier(struct race_thread *t)
 
 static void test_attach_detach_vs_move_notify(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, true);
 	struct move_race mr = {};
 	struct race *r;
 	bool ok;
 
 	mr.dev = kunit_device_register(test, "dma-buf-race-dev");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(mr.dev));
-	mr.buf = export(test, exp, &race_dynamic_ops);
+	mr.buf = export(test, exp);
 	mr.imp[0].buf = mr.buf;
 	mr.imp[1].buf = mr.buf;
 
@@ -1264,14 +1126,18 @@ static void test_attach_detach_vs_move_notify(struct kunit *test)
 	ok = race_finish(r);
 
 	kunit_info(test, "%d attaches, %d maps, %d move notifications",
-		   atomic_read(&exp->attaches), atomic_read(&exp->maps),
+		   kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_ATTACH),
+		   kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_MAP),
 		   atomic_read(&mr.imp[0].notified) + atomic_read(&mr.imp[1].notified));
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->attaches), 3 * iterations);
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->detaches),
-			atomic_read(&exp->attaches));
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->unmaps), atomic_read(&exp->maps));
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->unpins), atomic_read(&exp->pins));
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->unlocked_calls), 0);
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_ATTACH),
+			3 * iterations);
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_DETACH),
+			kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_ATTACH));
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_UNMAP),
+			kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_MAP));
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_UNPIN),
+			kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_PIN));
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_lock_errors(exp), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mr.imp[0].bad), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mr.imp[1].bad), 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&mr.buf->attachments));
@@ -1336,14 +1202,14 @@ static int vmap_user(struct race_thread *t)
 
 static void test_vmap_vs_vunmap(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, false);
 	struct vmap_race vr = {};
 	struct race *r;
 	bool ok;
 	int i;
 
-	vr.buf = export(test, exp, &race_static_ops);
-	vr.want = page_address(exp->page);
+	vr.buf = export(test, exp);
+	vr.want = exp->vaddr;
 	r = race_new(test);
 	r->data = &vr;
 	for (i = 0; i < 4; i++)
@@ -1351,12 +1217,13 @@ static void test_vmap_vs_vunmap(struct kunit *test)
 	race_start(r);
 	ok = race_finish(r);
 
-	kunit_info(test, "%d exporter vmaps for %u users", atomic_read(&exp->vmaps),
-		   8 * iterations);
-	KUNIT_EXPECT_GT(test, atomic_read(&exp->vmaps), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->vunmaps), atomic_read(&exp->vmaps));
+	kunit_info(test, "%d exporter vmaps for %u users",
+		   kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_VMAP), 8 * iterations);
+	KUNIT_EXPECT_GT(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_VMAP), 0);
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_VUNMAP),
+			kunit_dma_buf_calls(exp, KUNIT_DMA_BUF_OP_VMAP));
 	KUNIT_EXPECT_EQ(test, vr.buf->vmapping_counter, 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&exp->unlocked_calls), 0);
+	KUNIT_EXPECT_EQ(test, kunit_dma_buf_lock_errors(exp), 0);
 	dma_buf_put(vr.buf);
 	expect_all_released(test, exp);
 	race_free(r, ok);
@@ -1452,13 +1319,13 @@ static int fence_iterator(struct race_thread *t)
 
 static void test_add_fence_vs_unlocked_iter(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, false);
 	struct fence_race fr = {};
 	int alive = atomic_read(&race_fences_alive);
 	struct race *r;
 	bool ok;
 
-	fr.buf = export(test, exp, &race_static_ops);
+	fr.buf = export(test, exp);
 	fr.context[0] = dma_fence_context_alloc(1);
 	fr.context[1] = dma_fence_context_alloc(1);
 	r = race_new(test);
@@ -1525,7 +1392,7 @@ static int put_cb_signaler(struct race_thread *t)
 
 static void test_final_put_vs_poll_callback(struct kunit *test)
 {
-	struct race_exporter *exp = new_exporter(test);
+	struct kunit_dma_buf_exporter *exp = new_exporter(test, false);
 	struct put_cb pc = {};
 	struct race_poller p;
 	u64 ctx = dma_fence_context_alloc(1);
@@ -1541,7 +1408,7 @@ static void test_final_put_vs_poll_callback(struct kunit *test)
 	race_add(r, put_cb_signaler, NULL);
 	race_start(r);
 	for (g = 1; g <= iterations; g++) {
-		pc.buf = try_export(exp, &race_static_ops);
+		pc.buf = kunit_dma_buf_try_export(exp, NULL);
 		pc.fence = new_fence(ctx, g);
 		if (IS_ERR(pc.buf) || !pc.fence ||
 		    add_fence(pc.buf, pc.fence,

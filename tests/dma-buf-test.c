@@ -89,7 +89,7 @@ static void dbt_export_fields(struct kunit *test)
 
 	dbt_put_final(exp);
 	KUNIT_EXPECT_EQ(test, dbt_calls(exp), 0);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 }
 
 static void dbt_export_external_resv(struct kunit *test)
@@ -394,7 +394,7 @@ static void dbt_export_release_once(struct kunit *test)
 	dbt_put_final(exp);
 	flush_delayed_fput();
 	KUNIT_EXPECT_EQ(test, exp->released, 1);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
+	KUNIT_EXPECT_EQ(test, dbt_lock_errors(exp), 0);
 }
 
 static struct kunit_case dbt_export_cases[] = {

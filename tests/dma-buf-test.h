@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A fake exporter, fake importers and a few probes shared by the dma-buf
- * KUnit suites.
+ * What the dma-buf KUnit suites share: the kit's fake exporter under the
+ * names the suites use, fake importers and a few probes.
  *
  * Every module that includes this gets its own copy of everything (all of
  * it is static), so the suites can be built in or as separate modules.
  *
- * The exporter owns DBT_PAGES real pages and hands out a fresh sg_table per
- * mapping with made-up DMA addresses; it counts every callback, can be told
- * to fail any of them, and records callbacks that ran with the reservation
- * lock in the wrong state for the 6.12 locking convention.
+ * The exporter is the kit's (include/kunit/dma-buf.h): DBT_PAGES real
+ * pages, a fresh sg_table per mapping with made-up DMA addresses, a count
+ * of every callback, any of them made to fail, and a record of callbacks
+ * that ran with the reservation lock in the wrong state for the 6.12
+ * locking convention.
  */
 #ifndef _DMA_BUF_TEST_H
 #define _DMA_BUF_TEST_H
 
 #include <kunit/device.h>
+#include <kunit/dma-buf.h>
 #include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/console.h>
@@ -34,354 +36,204 @@
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
-#define DBT_PAGES	4
+#define DBT_PAGES	KUNIT_DMA_BUF_DEFAULT_PAGES
 #define DBT_SIZE	(DBT_PAGES * PAGE_SIZE)
-#define DBT_MAX_SGT	8
-#define DBT_DMA_BASE	0x40000000ULL
 
+/*
+ * The kit's exporter seen under the suites' names: its counters as plain
+ * ints, one per callback, and its failure table as one return value per
+ * callback.  The suites drive an exporter from the test's thread only, so
+ * plain reads and writes of the kit's atomics are safe.  The layout is
+ * checked member by member below.
+ */
 struct dbt_exporter {
-	struct kunit *test;
-	struct dma_buf_ops ops;
-	struct page *pages[DBT_PAGES];
-	void *vbuf;
-	struct dma_buf *dmabuf;
-	/* tables handed out by map_dma_buf and not yet given back */
-	struct sg_table *live[DBT_MAX_SGT];
+	union {
+		struct kunit_dma_buf_exporter kit;
+		struct {
+			struct kunit *test;
+			struct dma_buf_ops ops;
+			size_t size;
+			unsigned int nr_pages;
+			struct page **pages;
+			/* what vmap hands out: the kit's mapping of the pages */
+			void *vbuf;
+			bool read_only;
+			const char *name;
+			struct dma_resv *resv;
+			struct dma_buf *dmabuf;
 
-	/* calls of each callback */
-	int attached, detached, pinned, unpinned, mapped, unmapped;
-	int released, began, ended, mmapped, vmapped, vunmapped;
-	/* the map the last vunmap was handed: the caller's, as in 6.12 */
-	const struct iosys_map *vunmap_map;
-	/* pins and vmaps currently held (successful calls minus undos) */
-	int pins, vmaps;
+			/* calls of each callback */
+			int attached, detached, pinned, unpinned, mapped;
+			int unmapped, released, began, ended, mmapped;
+			int vmapped, vunmapped;
+			/* per callback; dbt_lock_errors() is their sum */
+			int op_lock_errors[KUNIT_DMA_BUF_NR_OPS];
+			/* unmap/unpin/vunmap with something never handed out */
+			int bad_calls;
+			int kit_exported, kit_released;
+			/* pins and vmaps held, tables not given back */
+			int pins, vmaps, live_tables;
 
-	/* callbacks that saw the reservation lock in the wrong state */
-	int lock_errors;
-	/* unmap/unpin/vunmap with something never handed out */
-	int bad_calls;
+			/*
+			 * What the callbacks return; the *_unused slots are
+			 * those of callbacks that return nothing.
+			 */
+			int attach_ret, detach_unused, pin_ret, unpin_unused;
+			int map_ret, unmap_unused, release_unused, begin_ret;
+			int end_ret, mmap_ret, vmap_ret, vunmap_unused;
+			bool map_null;
+			/* map hands out a table without entries */
+			bool map_empty;
+			/* vmap reports success but sets no address */
+			bool vmap_no_addr;
+			/* attach refuses peer-to-peer, as an exporter may */
+			bool clear_p2p;
+			/* mmap maps nothing (the vma may be a made-up one) */
+			bool mmap_record_only;
 
-	/* what the callbacks return */
-	int attach_ret, pin_ret, map_ret, begin_ret, end_ret, mmap_ret;
-	int vmap_ret;
-	bool map_null;
-	/* map hands out a table without entries */
-	bool map_empty;
-	/* vmap reports success but sets no address */
-	bool vmap_no_addr;
-	/* attach refuses peer-to-peer, as an exporter may */
-	bool clear_p2p;
-	/* mmap really maps the pages (the vma must be a real one) */
-	bool mmap_insert;
+			/* what attach and detach saw of the attachment */
+			struct dma_buf_attachment *last_attach;
+			struct device *attach_dev;
+			const struct dma_buf_attach_ops *attach_importer_ops;
+			void *attach_importer_priv;
+			bool attach_p2p;
+			int live_at_detach, pins_at_detach;
 
-	/* what attach and detach saw of the attachment */
-	struct device *attach_dev;
-	const struct dma_buf_attach_ops *attach_importer_ops;
-	void *attach_importer_priv;
-	bool attach_p2p;
-	int live_at_detach, pins_at_detach;
-
-	/* what the callbacks were last given */
-	struct dma_buf_attachment *last_attach;
-	enum dma_data_direction map_dir, unmap_dir, cpu_dir;
-	struct vm_area_struct *mmap_vma;
-	unsigned long mmap_pgoff;
+			/* what the callbacks were last given */
+			enum dma_data_direction map_dir, unmap_dir;
+			enum dma_data_direction begin_dir, end_dir;
+			struct vm_area_struct *mmap_vma;
+			unsigned long mmap_pgoff;
+			/* the map the last vunmap got: the caller's, as in 6.12 */
+			const struct iosys_map *vunmap_map;
+		};
+	};
 };
 
-struct dbt_importer {
-	struct device *dev;
-	struct dma_buf_attachment *attach;
-	int moves;
-	int lock_errors;
-};
+#define DBT_KIT_AT(m, kit_m)						\
+	static_assert(offsetof(struct dbt_exporter, m) ==		\
+		      offsetof(struct kunit_dma_buf_exporter, kit_m))
+#define DBT_KIT_CALLS(m, op)						\
+	static_assert(offsetof(struct dbt_exporter, m) ==		\
+		      offsetof(struct kunit_dma_buf_exporter,		\
+			       calls[KUNIT_DMA_BUF_OP_##op]))
+#define DBT_KIT_FAIL(m, op)						\
+	static_assert(offsetof(struct dbt_exporter, m) ==		\
+		      offsetof(struct kunit_dma_buf_exporter,		\
+			       fail[KUNIT_DMA_BUF_OP_##op]))
+static_assert(sizeof(atomic_t) == sizeof(int));
+DBT_KIT_AT(test, test);
+DBT_KIT_AT(ops, ops);
+DBT_KIT_AT(size, size);
+DBT_KIT_AT(nr_pages, nr_pages);
+DBT_KIT_AT(pages, pages);
+DBT_KIT_AT(vbuf, vaddr);
+DBT_KIT_AT(read_only, read_only);
+DBT_KIT_AT(name, name);
+DBT_KIT_AT(resv, resv);
+DBT_KIT_AT(dmabuf, dmabuf);
+DBT_KIT_CALLS(attached, ATTACH);
+DBT_KIT_CALLS(detached, DETACH);
+DBT_KIT_CALLS(pinned, PIN);
+DBT_KIT_CALLS(unpinned, UNPIN);
+DBT_KIT_CALLS(mapped, MAP);
+DBT_KIT_CALLS(unmapped, UNMAP);
+DBT_KIT_CALLS(released, RELEASE);
+DBT_KIT_CALLS(began, BEGIN_CPU);
+DBT_KIT_CALLS(ended, END_CPU);
+DBT_KIT_CALLS(mmapped, MMAP);
+DBT_KIT_CALLS(vmapped, VMAP);
+DBT_KIT_CALLS(vunmapped, VUNMAP);
+DBT_KIT_AT(op_lock_errors, lock_errors);
+DBT_KIT_AT(bad_calls, bad_calls);
+DBT_KIT_AT(kit_exported, exported);
+DBT_KIT_AT(kit_released, released);
+DBT_KIT_AT(pins, pins);
+DBT_KIT_AT(vmaps, vmaps);
+DBT_KIT_AT(live_tables, live_tables);
+DBT_KIT_FAIL(attach_ret, ATTACH);
+DBT_KIT_FAIL(pin_ret, PIN);
+DBT_KIT_FAIL(map_ret, MAP);
+DBT_KIT_FAIL(begin_ret, BEGIN_CPU);
+DBT_KIT_FAIL(end_ret, END_CPU);
+DBT_KIT_FAIL(mmap_ret, MMAP);
+DBT_KIT_FAIL(vmap_ret, VMAP);
+DBT_KIT_FAIL(vunmap_unused, VUNMAP);
+DBT_KIT_AT(map_null, map_null);
+DBT_KIT_AT(map_empty, map_empty);
+DBT_KIT_AT(vmap_no_addr, vmap_no_addr);
+DBT_KIT_AT(clear_p2p, clear_p2p);
+DBT_KIT_AT(mmap_record_only, mmap_record_only);
+DBT_KIT_AT(last_attach, last_attach);
+DBT_KIT_AT(attach_dev, attach_dev);
+DBT_KIT_AT(attach_importer_ops, attach_importer_ops);
+DBT_KIT_AT(attach_importer_priv, attach_importer_priv);
+DBT_KIT_AT(attach_p2p, attach_p2p);
+DBT_KIT_AT(live_at_detach, live_at_detach);
+DBT_KIT_AT(pins_at_detach, pins_at_detach);
+DBT_KIT_AT(map_dir, map_dir);
+DBT_KIT_AT(unmap_dir, unmap_dir);
+DBT_KIT_AT(begin_dir, begin_dir);
+DBT_KIT_AT(end_dir, end_dir);
+DBT_KIT_AT(mmap_vma, mmap_vma);
+DBT_KIT_AT(mmap_pgoff, mmap_pgoff);
+DBT_KIT_AT(vunmap_map, vunmap_map);
+static_assert(sizeof(struct dbt_exporter) ==
+	      sizeof(struct kunit_dma_buf_exporter));
+#undef DBT_KIT_AT
+#undef DBT_KIT_CALLS
+#undef DBT_KIT_FAIL
+
+/* The kit's callbacks, for a case that puts one back into exp->ops. */
+#define dbt_op_attach		(kunit_dma_buf_exporter_ops.attach)
+#define dbt_op_detach		(kunit_dma_buf_exporter_ops.detach)
+#define dbt_op_pin		(kunit_dma_buf_exporter_ops.pin)
+#define dbt_op_unpin		(kunit_dma_buf_exporter_ops.unpin)
+#define dbt_op_map		(kunit_dma_buf_exporter_ops.map_dma_buf)
+#define dbt_op_unmap		(kunit_dma_buf_exporter_ops.unmap_dma_buf)
+#define dbt_op_release		(kunit_dma_buf_exporter_ops.release)
+#define dbt_op_begin		(kunit_dma_buf_exporter_ops.begin_cpu_access)
+#define dbt_op_end		(kunit_dma_buf_exporter_ops.end_cpu_access)
+#define dbt_op_mmap		(kunit_dma_buf_exporter_ops.mmap)
+#define dbt_op_vmap		(kunit_dma_buf_exporter_ops.vmap)
+#define dbt_op_vunmap		(kunit_dma_buf_exporter_ops.vunmap)
 
 static inline dma_addr_t dbt_dma_addr(int i)
 {
-	return DBT_DMA_BASE + (dma_addr_t)i * PAGE_SIZE;
-}
-
-static inline struct dbt_exporter *dbt_exp(struct dma_buf *dmabuf)
-{
-	return dmabuf->priv;
-}
-
-static inline void dbt_lock_state(struct dbt_exporter *exp,
-				  struct dma_buf *dmabuf, bool held)
-{
-	if (ww_mutex_is_locked(&dmabuf->resv->lock) != held)
-		exp->lock_errors++;
+	return kunit_dma_buf_dma_addr(i);
 }
 
 static inline int dbt_live_tables(struct dbt_exporter *exp)
 {
-	int i, n = 0;
-
-	for (i = 0; i < DBT_MAX_SGT; i++)
-		n += !!exp->live[i];
-	return n;
+	return exp->live_tables;
 }
 
-static inline int dbt_op_attach(struct dma_buf *dmabuf,
-				struct dma_buf_attachment *attach)
+/* Callbacks that saw the reservation lock in the wrong state. */
+static inline int dbt_lock_errors(struct dbt_exporter *exp)
 {
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->attached++;
-	exp->last_attach = attach;
-	dbt_lock_state(exp, dmabuf, false);
-	if (attach->dmabuf != dmabuf)
-		exp->bad_calls++;
-	exp->attach_dev = attach->dev;
-	exp->attach_importer_ops = attach->importer_ops;
-	exp->attach_importer_priv = attach->importer_priv;
-	exp->attach_p2p = attach->peer2peer;
-	if (exp->attach_ret)
-		return exp->attach_ret;
-	if (exp->clear_p2p)
-		attach->peer2peer = false;
-	attach->priv = exp;
-	return 0;
+	return kunit_dma_buf_lock_errors(&exp->kit);
 }
 
-static inline void dbt_op_detach(struct dma_buf *dmabuf,
-				 struct dma_buf_attachment *attach)
+/* Forget them, after a case that provoked them on purpose. */
+static inline void dbt_clear_lock_errors(struct dbt_exporter *exp)
 {
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->detached++;
-	exp->last_attach = attach;
-	dbt_lock_state(exp, dmabuf, false);
-	if (attach->priv != exp)
-		exp->bad_calls++;
-	exp->live_at_detach = dbt_live_tables(exp);
-	exp->pins_at_detach = exp->pins;
-}
-
-static inline int dbt_op_pin(struct dma_buf_attachment *attach)
-{
-	struct dbt_exporter *exp = dbt_exp(attach->dmabuf);
-
-	exp->pinned++;
-	dbt_lock_state(exp, attach->dmabuf, true);
-	if (exp->pin_ret)
-		return exp->pin_ret;
-	exp->pins++;
-	return 0;
-}
-
-static inline void dbt_op_unpin(struct dma_buf_attachment *attach)
-{
-	struct dbt_exporter *exp = dbt_exp(attach->dmabuf);
-
-	exp->unpinned++;
-	dbt_lock_state(exp, attach->dmabuf, true);
-	if (exp->pins-- <= 0)
-		exp->bad_calls++;
-}
-
-static inline struct sg_table *
-dbt_op_map(struct dma_buf_attachment *attach, enum dma_data_direction dir)
-{
-	struct dbt_exporter *exp = dbt_exp(attach->dmabuf);
-	struct scatterlist *sg;
-	struct sg_table *sgt;
-	int i, slot;
-
-	exp->mapped++;
-	exp->map_dir = dir;
-	exp->last_attach = attach;
-	dbt_lock_state(exp, attach->dmabuf, true);
-	if (exp->map_null)
-		return NULL;
-	if (exp->map_ret)
-		return ERR_PTR(exp->map_ret);
-
-	for (slot = 0; slot < DBT_MAX_SGT && exp->live[slot]; slot++)
-		;
-	if (slot == DBT_MAX_SGT)
-		return ERR_PTR(-ENOSPC);
-
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
-	if (exp->map_empty) {
-		exp->live[slot] = sgt;
-		return sgt;
-	}
-	if (sg_alloc_table(sgt, DBT_PAGES, GFP_KERNEL)) {
-		kfree(sgt);
-		return ERR_PTR(-ENOMEM);
-	}
-	for_each_sgtable_sg(sgt, sg, i) {
-		sg_set_page(sg, exp->pages[i], PAGE_SIZE, 0);
-		sg_dma_address(sg) = dbt_dma_addr(i);
-		sg_dma_len(sg) = PAGE_SIZE;
-	}
-	sgt->nents = sgt->orig_nents;
-	exp->live[slot] = sgt;
-	return sgt;
-}
-
-static inline void dbt_op_unmap(struct dma_buf_attachment *attach,
-				struct sg_table *sgt,
-				enum dma_data_direction dir)
-{
-	struct dbt_exporter *exp = dbt_exp(attach->dmabuf);
-	struct scatterlist *sg;
-	int i, slot;
-
-	exp->unmapped++;
-	exp->unmap_dir = dir;
-	dbt_lock_state(exp, attach->dmabuf, true);
-
-	for (slot = 0; slot < DBT_MAX_SGT && exp->live[slot] != sgt; slot++)
-		;
-	if (slot == DBT_MAX_SGT) {
-		exp->bad_calls++;
-		return;
-	}
-	/* The exporter must get its own page pointers back. */
-	for_each_sgtable_sg(sgt, sg, i)
-		if (sg_page(sg) != exp->pages[i])
-			exp->bad_calls++;
-	exp->live[slot] = NULL;
-	sg_free_table(sgt);
-	kfree(sgt);
-}
-
-static inline void dbt_op_release(struct dma_buf *dmabuf)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->released++;
-	if (ww_mutex_is_locked(&dmabuf->resv->lock))
-		exp->lock_errors++;
-}
-
-static inline int dbt_op_begin(struct dma_buf *dmabuf,
-			       enum dma_data_direction dir)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->began++;
-	exp->cpu_dir = dir;
-	dbt_lock_state(exp, dmabuf, false);
-	return exp->begin_ret;
-}
-
-static inline int dbt_op_end(struct dma_buf *dmabuf,
-			     enum dma_data_direction dir)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->ended++;
-	exp->cpu_dir = dir;
-	dbt_lock_state(exp, dmabuf, false);
-	return exp->end_ret;
-}
-
-static inline int dbt_op_mmap(struct dma_buf *dmabuf,
-			      struct vm_area_struct *vma)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	unsigned long addr, i = vma->vm_pgoff;
-	int ret;
-
-	exp->mmapped++;
-	exp->mmap_vma = vma;
-	exp->mmap_pgoff = vma->vm_pgoff;
-	dbt_lock_state(exp, dmabuf, false);
-	if (exp->mmap_ret || !exp->mmap_insert)
-		return exp->mmap_ret;
-
-	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
-		/* the core let a range outside the buffer through */
-		if (i >= DBT_PAGES)
-			return -EIO;
-		ret = vm_insert_page(vma, addr, exp->pages[i++]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static inline int dbt_op_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->vmapped++;
-	dbt_lock_state(exp, dmabuf, true);
-	if (exp->vmap_ret)
-		return exp->vmap_ret;
-	if (exp->vmap_no_addr)
-		return 0;
-	iosys_map_set_vaddr(map, exp->vbuf);
-	exp->vmaps++;
-	return 0;
-}
-
-static inline void dbt_op_vunmap(struct dma_buf *dmabuf,
-				 struct iosys_map *map)
-{
-	struct dbt_exporter *exp = dbt_exp(dmabuf);
-
-	exp->vunmapped++;
-	exp->vunmap_map = map;
-	dbt_lock_state(exp, dmabuf, true);
-	if (map->is_iomem || map->vaddr != exp->vbuf || exp->vmaps-- <= 0)
-		exp->bad_calls++;
-}
-
-static inline void dbt_free_page(void *page)
-{
-	__free_page(page);
-}
-
-static inline void dbt_flush_fput(void *unused)
-{
-	flush_delayed_fput();
+	memset(exp->op_lock_errors, 0, sizeof(exp->op_lock_errors));
 }
 
 /*
- * A static exporter with every optional callback.  Tests change exp->ops
- * before exporting (dbt_make_dynamic(), clearing callbacks, ...).
+ * A static exporter with every optional callback; its mmap only records
+ * (exp->mmap_record_only) unless a case wants the pages mapped.  Tests
+ * change exp->ops before exporting (dbt_make_dynamic(), clearing
+ * callbacks, ...).
  */
 static inline struct dbt_exporter *dbt_exporter_new(struct kunit *test)
 {
+	struct kunit_dma_buf_exporter *kit;
 	struct dbt_exporter *exp;
-	int i;
 
-	exp = kunit_kzalloc(test, sizeof(*exp), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, exp);
-	exp->test = test;
-	exp->vbuf = kunit_kzalloc(test, DBT_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, exp->vbuf);
-	for (i = 0; i < DBT_PAGES; i++) {
-		exp->pages[i] = alloc_page(GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, exp->pages[i]);
-		KUNIT_ASSERT_EQ(test, 0,
-				kunit_add_action_or_reset(test, dbt_free_page,
-							  exp->pages[i]));
-	}
-
-	exp->ops.attach = dbt_op_attach;
-	exp->ops.detach = dbt_op_detach;
-	exp->ops.map_dma_buf = dbt_op_map;
-	exp->ops.unmap_dma_buf = dbt_op_unmap;
-	exp->ops.release = dbt_op_release;
-	exp->ops.begin_cpu_access = dbt_op_begin;
-	exp->ops.end_cpu_access = dbt_op_end;
-	exp->ops.mmap = dbt_op_mmap;
-	exp->ops.vmap = dbt_op_vmap;
-	exp->ops.vunmap = dbt_op_vunmap;
-
-	/*
-	 * Runs before exp is freed (actions run in reverse order), so a
-	 * deferred release never touches freed memory.
-	 */
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, dbt_flush_fput, NULL));
+	kit = kunit_dma_buf_exporter_create(test, NULL);
+	exp = container_of(kit, struct dbt_exporter, kit);
+	exp->mmap_record_only = true;
 	return exp;
 }
 
@@ -391,6 +243,10 @@ static inline void dbt_make_dynamic(struct dbt_exporter *exp)
 	exp->ops.unpin = dbt_op_unpin;
 }
 
+/*
+ * Fills in what the exporter decides; exp_name and owner stay the
+ * caller's, from its DEFINE_DMA_BUF_EXPORT_INFO.
+ */
 static inline void dbt_fill_info(struct dbt_exporter *exp,
 				 struct dma_buf_export_info *info)
 {
@@ -400,6 +256,11 @@ static inline void dbt_fill_info(struct dbt_exporter *exp,
 	info->priv = exp;
 }
 
+/*
+ * Not through kunit_dma_buf_export(): the buffer is named after the
+ * caller's module and owned by it, and the kit does not track it, since
+ * a case may replace the release callback or leak a buffer on purpose.
+ */
 static inline struct dma_buf *dbt_export(struct dbt_exporter *exp)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(info);
@@ -413,27 +274,28 @@ static inline struct dma_buf *dbt_export(struct dbt_exporter *exp)
 	return dmabuf;
 }
 
-/* Drop the caller's last reference and wait for the release to happen. */
+/*
+ * Drop the caller's last reference and wait for the release: the only
+ * one of this exporter.
+ */
 static inline void dbt_put_final(struct dbt_exporter *exp)
 {
-	dma_buf_put(exp->dmabuf);
-	flush_delayed_fput();
+	kunit_dma_buf_put_final(&exp->kit, exp->dmabuf);
 	KUNIT_EXPECT_EQ(exp->test, exp->released, 1);
-	exp->dmabuf = NULL;
 }
 
 /* Every mapping, pin and attachment the exporter saw was given back. */
 static inline void dbt_expect_balanced(struct dbt_exporter *exp)
 {
-	struct kunit *test = exp->test;
-
-	KUNIT_EXPECT_EQ(test, exp->attached, exp->detached);
-	KUNIT_EXPECT_EQ(test, exp->pins, 0);
-	KUNIT_EXPECT_EQ(test, exp->vmaps, 0);
-	KUNIT_EXPECT_EQ(test, dbt_live_tables(exp), 0);
-	KUNIT_EXPECT_EQ(test, exp->lock_errors, 0);
-	KUNIT_EXPECT_EQ(test, exp->bad_calls, 0);
+	kunit_dma_buf_expect_balanced(&exp->kit);
 }
+
+struct dbt_importer {
+	struct device *dev;
+	struct dma_buf_attachment *attach;
+	int moves;
+	int lock_errors;
+};
 
 static inline void dbt_move_notify(struct dma_buf_attachment *attach)
 {

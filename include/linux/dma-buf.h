@@ -295,16 +295,23 @@ struct dma_buf_export_info {
 	struct dma_buf_export_info name = { .exp_name = KBUILD_MODNAME, \
 					 .owner = THIS_MODULE }
 
+void dma_buf_track_get(struct dma_buf *dmabuf);
+
 /**
  * get_dma_buf - take another reference to a buffer
  * @dmabuf: the buffer, which the caller already holds a reference to
  *
  * The reference is a reference to &dma_buf.file; drop it with
- * dma_buf_put().
+ * dma_buf_put().  With CONFIG_DMABUF_DEBUG_HOLDERS the holder tracker
+ * records who took it.
+ *
+ * Context: any context.
  */
 static inline void get_dma_buf(struct dma_buf *dmabuf)
 {
 	get_file(dmabuf->file);
+	if (IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS))
+		dma_buf_track_get(dmabuf);
 }
 
 /**
