@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Build the static userspace test programs that run inside a booted UML
-# kernel: our tiny init, the dma-buf ABI suite and the demo, and, given a
+# kernel: our tiny init, the dma-buf ABI suite, the import matrix, the
+# trace events' suite and the demos, and, given a
 # kernel tree, the kernel's own kselftests for the dma-buf exporters.
 #
 # usage: build.sh OUT_DIR UAPI_INCLUDE_DIR [KERNEL_TREE]
@@ -37,6 +38,7 @@ build() {	# build NAME SOURCE CFLAGS...
 build init "$src/init.c" $OURS
 build dmabuf-abi "$src/dmabuf-abi.c" $OURS
 build dmabuf-import "$src/dmabuf-import.c" $OURS
+build dmabuf-trace "$src/dmabuf-trace.c" $OURS
 build dmabuf-demo "$src/dmabuf-demo.c" $OURS
 build dmabuf-pipeline "$src/dmabuf-pipeline.c" $OURS
 

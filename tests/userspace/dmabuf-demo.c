@@ -5,10 +5,13 @@
  * DMA_BUF_IOCTL_SYNC around the writes, and hands the fd over a unix
  * socket to a consumer process, which maps it, checks every byte, writes a
  * reply and reports.  Then we print what the kernel says about the buffer
- * (fdinfo and debugfs bufinfo) and a summary.  Exit status 0 when all of it
- * worked.
+ * (fdinfo and debugfs bufinfo), the buffer's whole life as the dma_buf
+ * trace events told it (switched on through tracefs before the buffer
+ * existed, its lines picked out by inode number) and a summary.  Exit
+ * status 0 when all of it worked; a kernel without the events only says so.
  */
 #include "dmabuf-util.h"
+#include "dmabuf-tracefs.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -31,9 +34,9 @@ static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static uint32_t word(size_t i)
+static __u32 word(size_t i)
 {
-	return (uint32_t)(i * 2654435761u) ^ 0x5eed;
+	return (__u32)(i * 2654435761u) ^ 0x5eed;
 }
 
 /* The consumer: everything it knows about the buffer comes from the fd. */
@@ -41,7 +44,7 @@ static int consumer(int sock)
 {
 	char v[64], name[64] = "?", *info, tag;
 	size_t n = BUF_SIZE / 4 - 1024, bad = 0;
-	uint32_t *w;
+	__u32 *w;
 	int fd;
 
 	who = "consumer";
@@ -78,7 +81,7 @@ static int consumer(int sock)
 	say("checked all %zu pattern words through its own mapping: all match", n - 64);
 
 	dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	snprintf((char *)w + REPLY_AT, 128, "consumer %d was here", getpid());
+	snprintf((char *)w + REPLY_AT, 128, "reply from pid %d", getpid());
 	dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 	say("wrote a reply into the last page, telling the producer");
 	if (write(sock, "k", 1) != 1)
@@ -154,16 +157,60 @@ static void show_kernel_view(int fd, void *addr)
 	bufinfo_free(&bi);
 }
 
+static void mark(bool ok, const char *what)
+{
+	printf("  %s  %s\n", ok ? "[ok]  " : "[FAIL]", what);
+}
+
+/*
+ * The events switched off again, the buffer's lines in the trace; true
+ * when they begin with its export and end with its release.
+ */
+static bool show_trace(const char *dir, unsigned long ino, int *lines)
+{
+	struct trace_log log;
+	bool ok;
+
+	tracefs_dma_buf_events(dir, false);
+	if (trace_log_read(dir, ino, 0, &log)) {
+		printf("  (cannot read %s/trace: %s)\n", dir, strerror(errno));
+		return false;
+	}
+	printf("\n  The buffer's life in %s/trace (the lines with ino=%lu):\n",
+	       dir, ino);
+	for (int i = 0; i < log.n; i++)
+		printf("    %s\n", log.ev[i].line);
+	ok = log.n >= 2 && !strcmp(log.ev[0].name, "dma_buf_export") &&
+		!strcmp(log.ev[log.n - 1].name, "dma_buf_release");
+	*lines = log.n;
+	trace_log_free(&log);
+	return ok;
+}
+
 int main(void)
 {
 	int sv[2], fd, status, ok_write = 0, ok_consumer = 0, ok_reply = 0, ok_gone = 0;
+	int ok_trace = 0, lines = 0;
+	const char *tdir = tracefs_dir();
+	char events[300];
 	unsigned long ino;
-	uint32_t *w;
+	__u32 *w;
 	char c;
 	pid_t pid;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("\ndma-buf demo: sharing one buffer between two processes\n\n");
+	snprintf(events, sizeof(events), "%s/events/dma_buf", tdir ? tdir : "");
+	if (!tdir || access(events, F_OK)) {
+		say("this kernel has no dma_buf trace events in tracefs: not tracing");
+		tdir = NULL;
+	} else if (tracefs_dma_buf_events(tdir, true)) {
+		say("switching the dma_buf trace events on: %s", strerror(errno));
+		tdir = NULL;
+	} else {
+		say("switched the dma_buf trace events on (echo 1 > %s/enable)",
+		    events);
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		perror("socketpair");
 		return 1;
@@ -211,7 +258,7 @@ int main(void)
 	if (read(sv[0], &c, 1) == 1) {
 		dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 		say("read the reply through its own mapping: \"%s\"", (char *)w + REPLY_AT);
-		ok_reply = !strncmp((char *)w + REPLY_AT, "consumer ", 9);
+		ok_reply = !strncmp((char *)w + REPLY_AT, "reply from ", 11);
 		dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 		show_kernel_view(fd, w);
 		printf("\n");
@@ -229,17 +276,23 @@ int main(void)
 	ok_gone = !bufinfo_has(ino);
 	say("unmapped and closed its fd; bufinfo %s lists inode %lu",
 	    ok_gone ? "no longer" : "STILL", ino);
+	if (tdir)
+		ok_trace = show_trace(tdir, ino, &lines);
 
 	printf("\nSummary\n");
-	printf("  %s  producer allocated 1 MiB from the system heap, named it \"%s\", filled it via mmap with SYNC around the writes\n",
-	       ok_write ? "[ok]  " : "[FAIL]", BUF_NAME);
-	printf("  %s  consumer received the fd over a unix socket, mapped it and found every word the producer wrote\n",
-	       ok_consumer ? "[ok]  " : "[FAIL]");
-	printf("  %s  producer saw the consumer's reply in the same memory\n",
-	       ok_reply ? "[ok]  " : "[FAIL]");
-	printf("  %s  once both closed it, the kernel freed the buffer (gone from bufinfo)\n",
-	       ok_gone ? "[ok]  " : "[FAIL]");
-	if (ok_write && ok_consumer && ok_reply && ok_gone) {
+	mark(ok_write,
+	     "producer allocated 1 MiB from the system heap, named it, filled it via mmap with SYNC around the writes");
+	mark(ok_consumer,
+	     "consumer received the fd over a unix socket, mapped it and found every word the producer wrote");
+	mark(ok_reply, "producer saw the consumer's reply in the same memory");
+	mark(ok_gone,
+	     "once both closed it, the kernel freed the buffer (gone from bufinfo)");
+	if (tdir)
+		printf("  %s  tracefs followed it: %d events, export first, release last\n",
+		       ok_trace ? "[ok]  " : "[FAIL]", lines);
+	else
+		printf("  [skip]  no dma_buf trace events in this kernel\n");
+	if (ok_write && ok_consumer && ok_reply && ok_gone && (ok_trace || !tdir)) {
 		printf("\nDEMO PASSED: one buffer, two processes, zero copies.\n");
 		return 0;
 	}
