@@ -207,22 +207,22 @@ static bool dma_buf_release_leaks(struct dma_buf *buf)
 	vmapped = WARN(buf->vmapping_counter,
 		       "dma-buf %s released with %u kernel mappings left, leaking it\n",
 		       buf->exp_name, buf->vmapping_counter);
-	if (vmapped)
-		dma_buf_holders_report(buf, DMA_BUF_HOLD_VMAP, buf);
 	attached = WARN(!list_empty(&buf->attachments),
 			"dma-buf %s released with devices still attached, leaking it\n",
 			buf->exp_name);
-	if (attached) {
-		list_for_each_entry(attach, &buf->attachments, node) {
-			dma_buf_holders_report(buf, DMA_BUF_HOLD_ATTACH, attach);
-			dma_buf_holders_report(buf, DMA_BUF_HOLD_PIN, attach);
-		}
-		/* Mappings are known by their tables, which only importers have. */
-		dma_buf_holders_report(buf, DMA_BUF_HOLD_MAP, NULL);
-	}
 	if (!vmapped && !attached)
 		return false;
+	/* Before the reports: the file and its inode are freed by now. */
 	buf->file = NULL;
+	if (vmapped)
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_VMAP, buf);
+	list_for_each_entry(attach, &buf->attachments, node) {
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_ATTACH, attach);
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_PIN, attach);
+	}
+	/* Mappings are known by their tables, which only importers have. */
+	if (attached)
+		dma_buf_holders_report(buf, DMA_BUF_HOLD_MAP, NULL);
 	return true;
 }
 

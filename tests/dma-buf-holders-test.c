@@ -48,9 +48,12 @@ static void ht_need_tracker(struct kunit *test)
 #endif
 }
 
-/* The takers and givers whose names the tracker must find. */
+/*
+ * The takers and givers whose names the tracker must find: __noipa, not
+ * just noinline, so that identical ones are not folded into one symbol.
+ */
 
-static noinline struct dma_buf_attachment *
+static __noipa struct dma_buf_attachment *
 holders_take_attach(struct dma_buf *buf, struct dbt_importer *imp,
 		    bool dynamic)
 {
@@ -63,8 +66,8 @@ holders_take_attach(struct dma_buf *buf, struct dbt_importer *imp,
 	return attach;
 }
 
-static noinline int holders_take_vmap(struct dma_buf *buf,
-				      struct iosys_map *map)
+static __noipa int holders_take_vmap(struct dma_buf *buf,
+				     struct iosys_map *map)
 {
 	int ret = dma_buf_vmap_unlocked(buf, map);
 
@@ -73,8 +76,8 @@ static noinline int holders_take_vmap(struct dma_buf *buf,
 }
 
 /* A second place that vmaps, with the lock held by the caller's code. */
-static noinline int holders_take_vmap_again(struct dma_buf *buf,
-					    struct iosys_map *map)
+static __noipa int holders_take_vmap_again(struct dma_buf *buf,
+					   struct iosys_map *map)
 {
 	int ret;
 
@@ -84,7 +87,7 @@ static noinline int holders_take_vmap_again(struct dma_buf *buf,
 	return ret;
 }
 
-static noinline int holders_take_pin(struct dma_buf_attachment *attach)
+static __noipa int holders_take_pin(struct dma_buf_attachment *attach)
 {
 	int ret;
 
@@ -94,14 +97,14 @@ static noinline int holders_take_pin(struct dma_buf_attachment *attach)
 	return ret;
 }
 
-static noinline void holders_give_pin(struct dma_buf_attachment *attach)
+static __noipa void holders_give_pin(struct dma_buf_attachment *attach)
 {
 	dma_resv_lock(attach->dmabuf->resv, NULL);
 	dma_buf_unpin(attach);
 	dma_resv_unlock(attach->dmabuf->resv);
 }
 
-static noinline struct sg_table *
+static __noipa struct sg_table *
 holders_take_map(struct dma_buf_attachment *attach)
 {
 	struct sg_table *sgt;
@@ -111,7 +114,7 @@ holders_take_map(struct dma_buf_attachment *attach)
 	return sgt;
 }
 
-static noinline int holders_take_cpu(struct dma_buf *buf)
+static __noipa int holders_take_cpu(struct dma_buf *buf)
 {
 	int ret = dma_buf_begin_cpu_access(buf, DMA_FROM_DEVICE);
 
@@ -119,7 +122,7 @@ static noinline int holders_take_cpu(struct dma_buf *buf)
 	return ret;
 }
 
-static noinline int holders_give_cpu(struct dma_buf *buf)
+static __noipa int holders_give_cpu(struct dma_buf *buf)
 {
 	int ret = dma_buf_end_cpu_access(buf, DMA_FROM_DEVICE);
 
@@ -128,8 +131,8 @@ static noinline int holders_give_cpu(struct dma_buf *buf)
 }
 
 /* The same give-backs from elsewhere, once too often. */
-static noinline int holders_give_cpu_again(struct dma_buf *buf,
-					   enum dma_data_direction dir)
+static __noipa int holders_give_cpu_again(struct dma_buf *buf,
+					  enum dma_data_direction dir)
 {
 	int ret = dma_buf_end_cpu_access(buf, dir);
 
@@ -137,21 +140,21 @@ static noinline int holders_give_cpu_again(struct dma_buf *buf,
 	return ret;
 }
 
-static noinline void holders_give_map(struct dma_buf_attachment *attach,
-				      struct sg_table *sgt)
+static __noipa void holders_give_map(struct dma_buf_attachment *attach,
+				     struct sg_table *sgt)
 {
 	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_TO_DEVICE);
 	HT_NO_TAIL();
 }
 
-static noinline void holders_give_map_again(struct dma_buf_attachment *attach,
-					    struct sg_table *sgt)
+static __noipa void holders_give_map_again(struct dma_buf_attachment *attach,
+					   struct sg_table *sgt)
 {
 	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_TO_DEVICE);
 	HT_NO_TAIL();
 }
 
-static noinline struct dma_buf *holders_take_ref(int fd)
+static __noipa struct dma_buf *holders_take_ref(int fd)
 {
 	struct dma_buf *buf = dma_buf_get(fd);
 
@@ -159,19 +162,19 @@ static noinline struct dma_buf *holders_take_ref(int fd)
 	return buf;
 }
 
-static noinline void holders_take_extra_ref(struct dma_buf *buf)
+static __noipa void holders_take_extra_ref(struct dma_buf *buf)
 {
 	get_dma_buf(buf);
 	HT_NO_TAIL();
 }
 
-static noinline void holders_give_ref(struct dma_buf *buf)
+static __noipa void holders_give_ref(struct dma_buf *buf)
 {
 	dma_buf_put(buf);
 	HT_NO_TAIL();
 }
 
-static noinline int holders_take_fd(struct dma_buf *buf)
+static __noipa int holders_take_fd(struct dma_buf *buf)
 {
 	int fd = dma_buf_fd(buf, O_CLOEXEC);
 
