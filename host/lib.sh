@@ -248,3 +248,46 @@ bench_boot() {
 		die "benchmark boot failed, see $out"
 	fi
 }
+
+# The two UML timing kernels of host/bench and host/scale, built from the
+# same tree with the same configuration: ours, and upstream's core in
+# UPSTREAM_TREE.
+BENCH_CONFIG=$REPO/host/configs/uml-bench.config
+B_OURS=$BUILD_ROOT/bench-ours
+B_UP=$BUILD_ROOT/bench-upstream
+# Every function starts on a cache line of its own: otherwise the same
+# code (dma-resv.c while it is upstream's on both sides, the benchmark
+# module, the floors) lands at different offsets in the two images and
+# differs by up to a third in speed for that reason alone.
+ALIGN_FLAGS=${ALIGN_FLAGS:--falign-functions=64}
+
+bench_build_kernel() { # TREE BUILD_DIR NAME
+	log "building the $3 kernel in $2"
+	mkdir -p "$2"
+	(cd "$1" && python3 tools/testing/kunit/kunit.py build \
+		--kunitconfig="$BENCH_CONFIG" --build_dir="$2" --jobs="$JOBS" \
+		--make_options="KCFLAGS=$ALIGN_FLAGS") \
+		> "$2/build.log" 2>&1 || { tail -40 "$2/build.log" >&2; die "$3 build failed"; }
+}
+
+bench_build_both() {
+	overlay
+	make_upstream_tree
+	bench_build_kernel "$KERNEL_TREE" "$B_OURS" ours
+	# Which of our commits the kernel carries, for the report.
+	git -C "$REPO" describe --always --dirty --abbrev=7 \
+		> "$B_OURS/dmabuf-commit" 2>/dev/null || rm -f "$B_OURS/dmabuf-commit"
+	bench_build_kernel "$UPSTREAM_TREE" "$B_UP" upstream
+}
+
+# Both kernels must be built and configured alike: the same options set.
+bench_check_both() {
+	local a b
+	[ -x "$B_OURS/linux" ] && [ -x "$B_UP/linux" ] || die "kernels not built"
+	a=$(grep '^CONFIG_' "$B_OURS/.config" | sort)
+	b=$(grep '^CONFIG_' "$B_UP/.config" | sort)
+	if [ "$a" != "$b" ]; then
+		diff <(echo "$a") <(echo "$b") >&2 || true
+		die "the two kernels differ in configuration"
+	fi
+}

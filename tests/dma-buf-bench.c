@@ -35,13 +35,18 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/mm.h>
 #include <linux/namei.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/uio.h>
 #include <linux/vmalloc.h>
+#include <linux/vmstat.h>
 #include <linux/ww_mutex.h>
 
 static unsigned int batches = 21;
@@ -58,8 +63,10 @@ MODULE_PARM_DESC(warmup, "untimed batches before the timed ones (default 3)");
 
 /* Most reservation objects one batch of the add benchmarks uses. */
 #define BB_MAX_OBJS 1024
-/* Most fences already present on an object. */
+/* Most fences already present on an object in the single-size suite. */
 #define BB_MAX_FENCES 256
+/* ... and in the scaling suite. */
+#define BB_SCALE_MAX_FENCES 4096
 /* Most objects one submission locks. */
 #define BB_MAX_SUBMIT 64
 /* UML's clock step; a batch must span at least a hundred of them. */
@@ -593,7 +600,7 @@ static struct dma_fence *bb_fence(struct kunit *test, u64 context, u64 seqno,
  * present" means N fences added pending and signaled afterwards.
  */
 struct bb_fences {
-	struct dma_fence *f[BB_MAX_FENCES];
+	struct dma_fence *f[BB_SCALE_MAX_FENCES];
 	u64 context;
 	unsigned int count;
 };
@@ -604,7 +611,7 @@ static void bb_fences_make(struct kunit *test, struct bb_fences *fs,
 	unsigned int i;
 
 	if (!fs->context)
-		fs->context = dma_fence_context_alloc(BB_MAX_FENCES);
+		fs->context = dma_fence_context_alloc(BB_SCALE_MAX_FENCES);
 	fs->count = count;
 	for (i = 0; i < count; i++)
 		fs->f[i] = bb_fence(test, fs->context + i, 1, false);
@@ -1040,7 +1047,8 @@ static void bb_resv_add(struct bb_op *op, unsigned long calls)
 	}
 }
 
-static void bb_resv_add_all(struct kunit *test)
+static void bb_resv_add_counts(struct kunit *test, const unsigned int *counts,
+			       unsigned int ncounts)
 {
 	struct bb_resv *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	struct bb_fences *fs;
@@ -1064,9 +1072,12 @@ static void bb_resv_add_all(struct kunit *test)
 
 	for (s = 0; s < 2; s++) {
 		r->signaled = s;
-		for (i = 0; i < ARRAY_SIZE(bb_counts); i++) {
-			r->count = bb_counts[i];
+		for (i = 0; i < ncounts; i++) {
+			r->count = counts[i];
 			op.name = name;
+			/* past 256 fences each prepared object costs a lot */
+			op.max_calls = r->count <= BB_MAX_FENCES ? BB_MAX_OBJS :
+				       max(16u, 262144u / r->count);
 
 			/* a new context: the fence joins the others */
 			r->add = distinct;
@@ -1090,6 +1101,11 @@ static void bb_resv_add_all(struct kunit *test)
 	dma_fence_signal(distinct);
 	dma_fence_put(distinct);
 	kvfree(r->objs);
+}
+
+static void bb_resv_add_all(struct kunit *test)
+{
+	bb_resv_add_counts(test, bb_counts, ARRAY_SIZE(bb_counts));
 }
 
 /* ---- dma-resv: queries on an object holding N fences ---- */
@@ -1166,7 +1182,25 @@ static void bb_unlock_obj(struct bb_op *op, unsigned long calls)
 	dma_resv_unlock(r->objs);
 }
 
-static void bb_resv_query(struct kunit *test)
+static void bb_get_fences(struct bb_op *op, unsigned long calls)
+{
+	struct bb_resv *r = op->ctx;
+	struct dma_fence **fences;
+	unsigned int n, i;
+
+	while (calls--) {
+		if (dma_resv_get_fences(r->objs, DMA_RESV_USAGE_BOOKKEEP, &n,
+					&fences))
+			break;
+		for (i = 0; i < n; i++)
+			dma_fence_put(fences[i]);
+		kfree(fences);
+		op->sink += n;
+	}
+}
+
+static void bb_resv_query_counts(struct kunit *test, const unsigned int *counts,
+				 unsigned int ncounts, bool get_fences)
 {
 	struct bb_resv *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	struct bb_fences *fs;
@@ -1185,8 +1219,8 @@ static void bb_resv_query(struct kunit *test)
 
 	for (s = 0; s < 2; s++) {
 		st = s ? "signaled" : "pending";
-		for (i = 0; i < ARRAY_SIZE(bb_counts); i++) {
-			r->count = bb_counts[i];
+		for (i = 0; i < ncounts; i++) {
+			r->count = counts[i];
 			bb_fences_make(test, fs, r->count);
 			dma_resv_init(r->objs);
 			bb_resv_fill(test, r->objs, fs, r->count);
@@ -1213,11 +1247,19 @@ static void bb_resv_query(struct kunit *test)
 				 bb_get_singleton, NULL, NULL);
 			BB_QUERY("wait_timeout0", "floor.walk_%u",
 				 bb_wait_zero, NULL, NULL);
+			if (get_fences)
+				BB_QUERY("get_fences", "floor.rcu_walk_%u",
+					 bb_get_fences, NULL, NULL);
 #undef BB_QUERY
 			dma_resv_fini(r->objs);
 			bb_fences_drop(fs);
 		}
 	}
+}
+
+static void bb_resv_query(struct kunit *test)
+{
+	bb_resv_query_counts(test, bb_counts, ARRAY_SIZE(bb_counts), false);
 }
 
 /* ---- a whole submission ---- */
@@ -1346,12 +1388,42 @@ static void bb_smp_resv_test(struct bb_worker *w)
 	w->sink += dma_resv_test_signaled(w->obj, DMA_RESV_USAGE_BOOKKEEP);
 }
 
+/*
+ * Reads a seq_file (debugfs bufinfo, an fdinfo) into a kernel buffer.
+ * kernel_read() refuses debugfs files, whose proxy has no read_iter; the
+ * proxy's read ends in seq_read_iter() on the same seq_file, called here.
+ */
+static ssize_t bb_read_seq(struct file *file, void *buf, size_t len,
+			   loff_t *pos)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = *pos;
+	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, len);
+	ret = seq_read_iter(&kiocb, &iter);
+	*pos = kiocb.ki_pos;
+	return ret;
+}
+
+/* One whole read of @file from its start; returns the bytes read. */
+static size_t bb_read_all(struct file *file, char *page)
+{
+	size_t total = 0;
+	loff_t pos = 0;
+	ssize_t n;
+
+	while ((n = bb_read_seq(file, page, PAGE_SIZE, &pos)) > 0)
+		total += n;
+	return total;
+}
+
 static void bb_smp_bufinfo(struct bb_worker *w)
 {
-	loff_t pos = 0;
-
-	while (kernel_read(w->bufinfo, w->page, PAGE_SIZE, &pos) > 0)
-		;
+	w->sink += bb_read_all(w->bufinfo, w->page);
 }
 
 static int bb_smp_thread(void *data)
@@ -1431,29 +1503,39 @@ static void bb_smp_run(struct bb_smp *s, const char *name)
 		   num_online_cpus());
 }
 
-static struct file *bb_open_bufinfo(struct kunit *test)
+/*
+ * Opens @path on a private mount of filesystem @fstype (debugfs, proc):
+ * nothing mounts them in a kernel that runs KUnit from its boot.
+ */
+static struct file *bb_open_on(const char *fstype, const char *path,
+			       int flags)
 {
-	struct file_system_type *fs = get_fs_type("debugfs");
+	struct file_system_type *fs = get_fs_type(fstype);
 	struct vfsmount *mnt;
-	struct path path;
+	struct path found;
 	struct file *file;
 	int ret;
 
 	if (!fs)
 		return ERR_PTR(-ENODEV);
-	mnt = vfs_kern_mount(fs, 0, "debugfs", NULL);
+	mnt = vfs_kern_mount(fs, 0, fstype, NULL);
 	module_put(fs->owner);
 	if (IS_ERR(mnt))
 		return ERR_CAST(mnt);
-	ret = vfs_path_lookup(mnt->mnt_root, mnt, "dma_buf/bufinfo", 0, &path);
+	ret = vfs_path_lookup(mnt->mnt_root, mnt, path, LOOKUP_FOLLOW, &found);
 	if (ret) {
 		mntput(mnt);
 		return ERR_PTR(ret);
 	}
-	file = dentry_open(&path, O_RDONLY, current_cred());
-	path_put(&path);
+	file = dentry_open(&found, flags, current_cred());
+	path_put(&found);
 	mntput(mnt);
 	return file;
+}
+
+static struct file *bb_open_bufinfo(struct kunit *test)
+{
+	return bb_open_on("debugfs", "dma_buf/bufinfo", O_RDONLY);
 }
 
 static void bb_smp(struct kunit *test)
@@ -1561,7 +1643,419 @@ static struct kunit_suite dma_buf_bench_smp_suite = {
 	.test_cases = dma_buf_bench_smp_cases,
 };
 
-kunit_test_suites(&dma_buf_bench_suite, &dma_buf_bench_smp_suite);
+/* ---- how costs grow with the work: the scaling suite ---- */
+
+static unsigned int scale_buffers = 100000;
+module_param(scale_buffers, uint, 0444);
+MODULE_PARM_DESC(scale_buffers, "most live buffers in the scaling suite (default 100000)");
+
+static const unsigned int bb_scale_fence_counts[] = { 1, 4, 16, 64, 256, 1024, 4096 };
+static const unsigned int bb_scale_attach_counts[] = { 1, 4, 16, 64, 256 };
+static const unsigned int bb_scale_poller_counts[] = { 1, 4, 16, 64, 256, 1024 };
+#define BB_SCALE_MAX_ATTACH 256
+#define BB_SCALE_MAX_POLLERS 1024
+
+/* One call is one whole read of a listing. */
+static void bb_read_whole(struct bb_op *op, unsigned long calls)
+{
+	struct bb_worker *w = op->ctx;
+
+	while (calls--)
+		op->sink += bb_read_all(w->bufinfo, w->page);
+}
+
+/* A listing that reads as empty would time nothing: check it first. */
+static void bb_measure_listing(struct kunit *test, struct bb_op *op,
+			       unsigned long at_least)
+{
+	struct bb_worker *w = op->ctx;
+
+	KUNIT_ASSERT_GE(test, bb_read_all(w->bufinfo, w->page), at_least);
+	bb_measure(test, op);
+}
+
+/*
+ * Kernel memory in use, in bytes: all pages not free, and those of slab
+ * caches.  Every CPU's pending counter deltas are folded first (through
+ * vm.stat_refresh), and the frees that files and inodes leave to RCU and
+ * to the delayed fput have happened.
+ */
+struct bb_mem {
+	long used, slab;
+};
+
+static void bb_mem_read(struct kunit *test, struct bb_mem *m)
+{
+	struct file *f = bb_open_on("proc", "sys/vm/stat_refresh", O_WRONLY);
+	loff_t pos = 0;
+
+	flush_delayed_fput();
+	rcu_barrier();
+	if (!IS_ERR(f)) {
+		kernel_write(f, "1\n", 2, &pos);
+		fput(f);
+		flush_delayed_fput();
+	}
+	m->used = (totalram_pages() - global_zone_page_state(NR_FREE_PAGES)) *
+		  PAGE_SIZE;
+	m->slab = global_node_page_state_pages(NR_SLAB_RECLAIMABLE_B) +
+		  global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B);
+	m->slab *= PAGE_SIZE;
+}
+
+static void bb_mem_report(struct kunit *test, const char *what,
+			  const struct bb_mem *before, unsigned long n)
+{
+	struct bb_mem after;
+
+	bb_mem_read(test, &after);
+	kunit_info(test, "scale-mem: %s n=%lu bytes_per=%ld slab_bytes_per=%ld\n",
+		   what, n, (after.used - before->used) / (long)n,
+		   (after.slab - before->slab) / (long)n);
+}
+
+/* Live buffers: what export, lookups and the listings cost among N. */
+static void bb_scale_buffers(struct kunit *test)
+{
+	struct bb_bufs *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct bb_worker *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct bb_op export_op = {
+		.name = "buffers.export_put", .run = bb_export_put,
+		.min_batch_us = BB_DEFERRED_BATCH_US,
+	};
+	struct bb_op op = { .ctx = w };
+	struct dma_buf **live;
+	struct file *bufinfo;
+	unsigned long have = 0, n;
+	struct bb_mem base;
+	char name[48], path[32];
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w->page);
+	live = kvcalloc(scale_buffers, sizeof(*live), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, live);
+	b->test = test;
+	bb_exp_init(test, &b->exp);
+	export_op.ctx = b;
+	bufinfo = bb_open_bufinfo(test);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(bufinfo));
+
+	/* the buffer whose fd is looked up and whose fdinfo is read */
+	live[have++] = bb_export(test, b, &bb_static_ops);
+	get_file(live[0]->file);
+	b->fd = dma_buf_fd(live[0], O_CLOEXEC);
+	KUNIT_ASSERT_GE(test, b->fd, 0);
+	snprintf(path, sizeof(path), "self/fdinfo/%d", b->fd);
+	bb_mem_read(test, &base);
+
+	for (n = 1; n <= scale_buffers; n *= 10) {
+		while (have < n)
+			live[have++] = bb_export(test, b, &bb_static_ops);
+		if (n >= 1000)
+			bb_mem_report(test, "buffer", &base, n - 1);
+
+		snprintf(name, sizeof(name), "buffers.export_put.%lu", n);
+		export_op.name = name;
+		bb_measure(test, &export_op);
+		snprintf(name, sizeof(name), "buffers.get_put.%lu", n);
+		bb_run(test, b, name, NULL, bb_get_put, NULL, NULL);
+
+		snprintf(name, sizeof(name), "buffers.bufinfo.%lu", n);
+		op.name = name;
+		op.run = bb_read_whole;
+		w->bufinfo = bufinfo;
+		/* a header, then at least a line per buffer */
+		bb_measure_listing(test, &op, n * 40);
+
+		w->bufinfo = bb_open_on("proc", path, O_RDONLY);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(w->bufinfo));
+		snprintf(name, sizeof(name), "buffers.fdinfo.%lu", n);
+		bb_measure_listing(test, &op, 40);
+		fput(w->bufinfo);
+	}
+
+	close_fd(b->fd);
+	fput(bufinfo);
+	while (have)
+		dma_buf_put(live[--have]);
+	flush_delayed_fput();
+	kvfree(live);
+	bb_exp_fini(&b->exp);
+}
+
+/* Fences on one object: the single-size suite's rows, up to 4096. */
+static void bb_scale_fences_add(struct kunit *test)
+{
+	bb_resv_add_counts(test, bb_scale_fence_counts, ARRAY_SIZE(bb_scale_fence_counts));
+}
+
+static void bb_scale_fences_query(struct kunit *test)
+{
+	bb_resv_query_counts(test, bb_scale_fence_counts,
+			     ARRAY_SIZE(bb_scale_fence_counts), true);
+}
+
+static void bb_scale_move_notify(struct bb_op *op, unsigned long calls)
+{
+	struct bb_bufs *b = op->ctx;
+
+	dma_resv_lock(b->buf->resv, NULL);
+	while (calls--)
+		dma_buf_move_notify(b->buf);
+	dma_resv_unlock(b->buf->resv);
+}
+
+static void bb_scale_counted_move_notify(struct dma_buf_attachment *attach)
+{
+	struct bb_bufs *b = attach->importer_priv;
+
+	b->fd++;
+}
+
+static const struct dma_buf_attach_ops bb_scale_importer_ops = {
+	.allow_peer2peer = true,
+	.move_notify = bb_scale_counted_move_notify,
+};
+
+/* Attachments on one buffer: one more, a mapping, a move among N. */
+static void bb_scale_attach(struct kunit *test)
+{
+	struct bb_bufs *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct dma_buf_attachment **att;
+	unsigned int k, i, have, n;
+	char name[48];
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	att = kunit_kcalloc(test, BB_SCALE_MAX_ATTACH, sizeof(*att), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, att);
+	b->test = test;
+	b->dev = kunit_device_register(test, "dma-buf-bench");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(b->dev));
+	bb_exp_init(test, &b->exp);
+
+	for (k = 0; k < 2; k++) {
+		const char *kind = k ? "dynamic" : "static";
+
+		b->buf = bb_export(test, b, k ? &bb_dynamic_ops : &bb_static_ops);
+		for (have = 0, i = 0; i < ARRAY_SIZE(bb_scale_attach_counts); i++) {
+			n = bb_scale_attach_counts[i];
+			while (have < n) {
+				att[have] = k ?
+					dma_buf_dynamic_attach(b->buf, b->dev,
+							       &bb_scale_importer_ops, b) :
+					dma_buf_attach(b->buf, b->dev);
+				KUNIT_ASSERT_FALSE(test, IS_ERR(att[have]));
+				have++;
+			}
+			b->attach = att[n - 1];
+
+			snprintf(name, sizeof(name), "attach.attach_detach.%s.%u",
+				 kind, n);
+			bb_run(test, b, name, NULL,
+			       k ? bb_attach_dynamic : bb_attach_static, NULL, NULL);
+			snprintf(name, sizeof(name), "attach.map_unmap.%s.%u",
+				 kind, n);
+			if (k)
+				bb_run(test, b, name, NULL, bb_map_locked,
+				       bb_lock_buf, bb_unlock_buf);
+			else
+				bb_run(test, b, name, NULL, bb_map_unlocked,
+				       NULL, NULL);
+			if (!k)
+				continue;
+			/* every dynamic importer hears of the move, once */
+			b->fd = 0;
+			dma_resv_lock(b->buf->resv, NULL);
+			dma_buf_move_notify(b->buf);
+			dma_resv_unlock(b->buf->resv);
+			KUNIT_EXPECT_EQ(test, b->fd, (int)n);
+			snprintf(name, sizeof(name), "attach.move_notify.%u", n);
+			bb_run(test, b, name, NULL, bb_scale_move_notify, NULL,
+			       NULL);
+		}
+		while (have)
+			dma_buf_detach(b->buf, att[--have]);
+		bb_put_flush(b->buf);
+	}
+	bb_exp_fini(&b->exp);
+}
+
+/* Memory per attachment and per fence slot, over many of each. */
+static void bb_scale_memory(struct kunit *test)
+{
+	enum { BUFS = 16, OBJS = 256, SLOTS = 1024 };
+	struct bb_bufs *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct bb_fences *fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+	struct dma_buf_attachment **att;
+	struct dma_buf *bufs[BUFS];
+	struct dma_resv *objs;
+	struct bb_mem base;
+	unsigned int i, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	att = kvcalloc(BUFS * BB_SCALE_MAX_ATTACH, sizeof(*att), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, att);
+	objs = kvcalloc(OBJS, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	b->dev = kunit_device_register(test, "dma-buf-bench");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(b->dev));
+	bb_exp_init(test, &b->exp);
+	for (i = 0; i < BUFS; i++)
+		bufs[i] = bb_export(test, b, &bb_static_ops);
+
+	bb_mem_read(test, &base);
+	for (i = 0; i < BUFS; i++)
+		for (j = 0; j < BB_SCALE_MAX_ATTACH; j++) {
+			att[i * BB_SCALE_MAX_ATTACH + j] =
+				dma_buf_attach(bufs[i], b->dev);
+			KUNIT_ASSERT_FALSE(test,
+					   IS_ERR(att[i * BB_SCALE_MAX_ATTACH + j]));
+		}
+	bb_mem_report(test, "attachment", &base, BUFS * BB_SCALE_MAX_ATTACH);
+	for (i = 0; i < BUFS; i++) {
+		for (j = 0; j < BB_SCALE_MAX_ATTACH; j++)
+			dma_buf_detach(bufs[i], att[i * BB_SCALE_MAX_ATTACH + j]);
+		dma_buf_put(bufs[i]);
+	}
+
+	/* the fences are made first: only the objects' slots are counted */
+	bb_fences_make(test, fs, SLOTS);
+	for (i = 0; i < OBJS; i++)
+		dma_resv_init(&objs[i]);
+	bb_mem_read(test, &base);
+	for (i = 0; i < OBJS; i++)
+		bb_resv_fill(test, &objs[i], fs, SLOTS);
+	bb_mem_report(test, "fence_slot", &base, OBJS * SLOTS);
+	for (i = 0; i < OBJS; i++)
+		dma_resv_fini(&objs[i]);
+	bb_fences_drop(fs);
+
+	kvfree(objs);
+	kvfree(att);
+	bb_exp_fini(&b->exp);
+}
+
+/* Pollers of one buffer: how long until the last sees its fence signal. */
+struct bb_poller {
+	struct task_struct *task;
+	struct file *file;
+	atomic_t *armed;
+	struct completion *all_armed, done;
+	u64 woke_ns;
+};
+
+static int bb_poller_thread(void *data)
+{
+	struct bb_poller *p = data;
+	struct poll_wqueues table;
+	__poll_t mask;
+
+	poll_initwait(&table);
+	mask = vfs_poll(p->file, &table.pt);
+	table.pt._qproc = NULL;
+	if (atomic_dec_and_test(p->armed))
+		complete(p->all_armed);
+	/* the sleep of do_poll(): woken by the table's entries */
+	while (!(mask & EPOLLIN)) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* pairs with the barrier the waker puts before "triggered" */
+		if (!smp_load_acquire(&table.triggered))
+			schedule();
+		__set_current_state(TASK_RUNNING);
+		/* cleared before polling again, so no wake-up is lost */
+		smp_store_mb(table.triggered, 0);
+		mask = vfs_poll(p->file, &table.pt);
+	}
+	p->woke_ns = ktime_get_ns();
+	poll_freewait(&table);
+	complete(&p->done);
+	return 0;
+}
+
+static void bb_scale_poll(struct kunit *test)
+{
+	enum { ROUNDS = 11 };
+	struct bb_bufs *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct bb_poller *p;
+	struct completion all_armed;
+	u64 first[ROUNDS], last[ROUNDS], t0;
+	struct dma_fence *fence;
+	unsigned int i, r, k, n;
+	atomic_t armed;
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	p = kvcalloc(BB_SCALE_MAX_POLLERS, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	bb_exp_init(test, &b->exp);
+	b->buf = bb_export(test, b, &bb_static_ops);
+
+	for (k = 0; k < ARRAY_SIZE(bb_scale_poller_counts); k++) {
+		n = bb_scale_poller_counts[k];
+		for (r = 0; r < ROUNDS; r++) {
+			fence = bb_fence(test, dma_fence_context_alloc(1), 1,
+					 false);
+			dma_resv_lock(b->buf->resv, NULL);
+			KUNIT_ASSERT_EQ(test,
+					dma_resv_reserve_fences(b->buf->resv, 1), 0);
+			dma_resv_add_fence(b->buf->resv, fence,
+					   DMA_RESV_USAGE_WRITE);
+			dma_resv_unlock(b->buf->resv);
+
+			atomic_set(&armed, n);
+			init_completion(&all_armed);
+			for (i = 0; i < n; i++) {
+				p[i].file = b->buf->file;
+				p[i].armed = &armed;
+				p[i].all_armed = &all_armed;
+				init_completion(&p[i].done);
+				p[i].task = kthread_run(bb_poller_thread, &p[i],
+							"bb-poll/%u", i);
+				KUNIT_ASSERT_FALSE(test, IS_ERR(p[i].task));
+			}
+			wait_for_completion(&all_armed);
+			t0 = ktime_get_ns();
+			dma_fence_signal(fence);
+			first[r] = U64_MAX;
+			last[r] = 0;
+			for (i = 0; i < n; i++) {
+				wait_for_completion(&p[i].done);
+				first[r] = min(first[r], p[i].woke_ns - t0);
+				last[r] = max(last[r], p[i].woke_ns - t0);
+			}
+			dma_fence_put(fence);
+		}
+		sort(first, ROUNDS, sizeof(u64), bb_cmp_u64, NULL);
+		sort(last, ROUNDS, sizeof(u64), bb_cmp_u64, NULL);
+		kunit_info(test,
+			   "scale-poll: pollers n=%u first_ns=%llu last_ns=%llu last_p90_ns=%llu rounds=%u\n",
+			   n, first[ROUNDS / 2], last[ROUNDS / 2],
+			   last[ROUNDS - 1 - ROUNDS / 10], ROUNDS);
+	}
+	bb_put_flush(b->buf);
+	kvfree(p);
+	bb_exp_fini(&b->exp);
+}
+
+static struct kunit_case dma_buf_scale_cases[] = {
+	KUNIT_CASE_SLOW(bb_scale_buffers),
+	KUNIT_CASE_SLOW(bb_scale_fences_add),
+	KUNIT_CASE_SLOW(bb_scale_fences_query),
+	KUNIT_CASE_SLOW(bb_scale_attach),
+	KUNIT_CASE_SLOW(bb_scale_memory),
+	KUNIT_CASE_SLOW(bb_scale_poll),
+	{}
+};
+
+static struct kunit_suite dma_buf_scale_suite = {
+	.name = "dma_buf_scale",
+	.test_cases = dma_buf_scale_cases,
+};
+
+kunit_test_suites(&dma_buf_bench_suite, &dma_buf_bench_smp_suite,
+		  &dma_buf_scale_suite);
 
 MODULE_DESCRIPTION("Benchmarks of the dma-buf core");
 MODULE_LICENSE("GPL");
