@@ -74,19 +74,35 @@
  * the address of the one it left.  Each new list of an object gets the
  * previous list's @gen plus one, and an object that had a list never goes
  * back to none (an emptied list is bumped in place instead), so a value
- * never returns for the same object.
+ * returns for the same object only after 2^32 lists.  On 64-bit the cursor
+ * also keeps the low half of the list's address (list_id()), so only a
+ * reader that slept through 2^32 lists and then found its list's address
+ * again is fooled; even that one never reads past the list's length.
  *
  * @retired chains the lists replaced while a locked walk of this lock hold
  * may still be on them; they keep their fence references until the unlock.
+ *
+ * The header is as big as 6.12's, so that the capacity 6.12 gives a list
+ * (which fills its kmalloc bucket) lands in the same bucket here.  @retired
+ * and @max share the storage of @rcu: only writers read them, under the
+ * lock, and never after the list went to kfree_rcu().  Unlocked readers
+ * read @len and @gen, which therefore stay outside it.
  */
 struct dma_resv_list {
-	struct rcu_head rcu;
+	union {
+		struct rcu_head rcu;
+		struct {
+			struct dma_resv_list *retired;
+			u32 max;
+		};
+	};
 	u32 len;
-	u32 max;
-	unsigned long gen;
-	struct dma_resv_list *retired;
+	u32 gen;
 	unsigned long ent[];
 };
+
+static_assert(sizeof(struct dma_resv_list) ==
+	      sizeof(struct rcu_head) + 2 * sizeof(u32));
 
 #define RESV_USAGE_MASK		3UL
 
@@ -154,14 +170,31 @@ static inline bool resv_walked(struct dma_resv *obj)
 	       DMA_RESV_LIST_WALKED;
 }
 
-/* What an unlocked cursor keeps of its list: the generation (0: none). */
+/*
+ * What an unlocked cursor keeps of its list (0: none): the generation and,
+ * where a long has room for it, the low half of the list's address.
+ */
 static inline unsigned long list_id(const struct dma_resv_list *fl)
 {
+	unsigned long id;
+
+	if (!fl)
+		return 0;
 	/*
 	 * Acquire: a list emptied in place stores its new generation after
 	 * its zero length, so whoever sees the generation sees the length.
 	 */
-	return fl ? smp_load_acquire(&fl->gen) : 0;
+	id = smp_load_acquire(&fl->gen);
+#if BITS_PER_LONG == 64
+	id |= (unsigned long)fl << 32;
+#endif
+	return id;
+}
+
+/* Never 0, which stands for "no list", even after a wrap. */
+static inline u32 list_next_gen(u32 gen)
+{
+	return gen + 1 ?: 1;
 }
 
 /* The out-of-line half of dma_resv_kmalloc(), which KUnit can redirect. */
@@ -177,13 +210,12 @@ EXPORT_SYMBOL_IF_KUNIT(dma_resv_kunit_kmalloc);
 
 /*
  * How many fences 6.12 fits into a list asked for @want: all of the kmalloc
- * bucket behind its header of an rcu_head and two counters.  Ours has a
- * bigger header and allocates what it needs for the same count, so that
- * lists fill up, and signaled fences get pruned, when they do in 6.12.
+ * bucket behind its header, which is as big as ours.  Lists fill up, and
+ * signaled fences get pruned, when they do in 6.12.
  */
 static size_t list_capacity(size_t want)
 {
-	const size_t hdr = sizeof(struct rcu_head) + 2 * sizeof(u32);
+	const size_t hdr = sizeof(struct dma_resv_list);
 
 	return (kmalloc_size_roundup(hdr + want * sizeof(void *)) - hdr) /
 	       sizeof(void *);
@@ -253,8 +285,7 @@ static struct dma_resv_list *resv_publish(struct dma_resv *obj,
 {
 	unsigned long walked = resv_walked(obj) ? DMA_RESV_LIST_WALKED : 0;
 
-	/* Never 0, which stands for "no list", even after a 32-bit wrap. */
-	new->gen = list_id(old) + 1 ?: 1;
+	new->gen = list_next_gen(old ? old->gen : 0);
 	if (walked)
 		new->retired = old;
 	rcu_assign_pointer(obj->fences,
@@ -645,8 +676,8 @@ static struct dma_fence *iter_walk(struct dma_resv_iter *it)
 	for (;;) {
 		fl = resv_list_rcu(it->obj);
 		/*
-		 * A generation only repeats after it wrapped (2^32 new lists
-		 * on 32-bit); even then the cursor never reads past the end.
+		 * An identity only repeats after the generation wrapped (2^32
+		 * new lists); even then the cursor never reads past the end.
 		 */
 		if (list_id(fl) != (unsigned long)it->fences ||
 		    (fl && it->num_fences > READ_ONCE(fl->len)))
@@ -808,7 +839,7 @@ static void list_empty_in_place(struct dma_resv_list *fl)
 	 */
 	WRITE_ONCE(fl->len, 0);
 	/* Pairs with the acquire in list_id(). */
-	smp_store_release(&fl->gen, fl->gen + 1 ?: 1);
+	smp_store_release(&fl->gen, list_next_gen(fl->gen));
 	for (i = 0; i < len; i++)
 		dma_fence_put(ent_fence(fl->ent[i]));
 }

@@ -1302,12 +1302,19 @@ static void *list_addr(struct dma_resv *obj)
 			~DMA_RESV_LIST_WALKED);
 }
 
+/* 6.12's list header: an rcu_head and two counters. */
+#define UPSTREAM_LIST_HDR	(sizeof(struct rcu_head) + 2 * sizeof(u32))
+
+/* The kmalloc bucket of 6.12's list asked for @want fences. */
+static size_t upstream_list_bytes(size_t want)
+{
+	return kmalloc_size_roundup(UPSTREAM_LIST_HDR + want * sizeof(void *));
+}
+
 /* What 6.12's list holds when asked for @want: its whole kmalloc bucket. */
 static size_t upstream_capacity(size_t want)
 {
-	const size_t hdr = sizeof(struct rcu_head) + 2 * sizeof(u32);
-
-	return (kmalloc_size_roundup(hdr + want * sizeof(void *)) - hdr) /
+	return (upstream_list_bytes(want) - UPSTREAM_LIST_HDR) /
 	       sizeof(void *);
 }
 
@@ -1315,12 +1322,13 @@ static size_t upstream_capacity(size_t want)
  * Within one hold, a list is replaced exactly when 6.12 replaces its own:
  * the first one holds the bucket of max(4, n) fences, each later one that
  * of max(len + n, twice the previous size).  That decides when signaled
- * fences disappear from locked walks and bufinfo.
+ * fences disappear from locked walks and bufinfo.  Each list also takes
+ * the memory of 6.12's, no more: the same bucket.
  */
 static void test_capacity_as_upstream(struct kunit *test)
 {
 	struct dma_fence *f[40];
-	size_t cap = upstream_capacity(4);
+	size_t cap = upstream_capacity(4), want;
 	struct dma_resv obj;
 	unsigned int i;
 	void *list;
@@ -1329,6 +1337,7 @@ static void test_capacity_as_upstream(struct kunit *test)
 	resv_lock(test, &obj);
 	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
 	list = list_addr(&obj);
+	KUNIT_EXPECT_EQ(test, ksize(list), upstream_list_bytes(4));
 	for (i = 0; i < ARRAY_SIZE(f); i++) {
 		KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&obj, 1), 0);
 		if (i < cap) {
@@ -1337,8 +1346,12 @@ static void test_capacity_as_upstream(struct kunit *test)
 		} else {
 			KUNIT_EXPECT_PTR_NE_MSG(test, list_addr(&obj), list,
 						"fence %u", i);
-			cap = upstream_capacity(max_t(size_t, i + 1, 2 * cap));
+			want = max_t(size_t, i + 1, 2 * cap);
+			cap = upstream_capacity(want);
 			list = list_addr(&obj);
+			KUNIT_EXPECT_EQ_MSG(test, ksize(list),
+					    upstream_list_bytes(want),
+					    "fence %u", i);
 		}
 		f[i] = mkfence_new(test);
 		dma_resv_add_fence(&obj, f[i], DMA_RESV_USAGE_READ);
