@@ -70,12 +70,14 @@ dma_buf_poll_fence(struct dma_buf *buf, struct dma_buf_poll_cb_t *dcb)
 
 /*
  * dma-buf.c: every allocation the core makes for buffers, attachments and
- * names goes through dma_buf_kzalloc(), and every buffer file is made by
- * dma_buf_alloc_file(), so that KUnit can make any one of them fail
- * (KUNIT_STATIC_STUB_REDIRECT on dma_buf_kunit_kzalloc() and
- * dma_buf_alloc_file()).  Both are exported only to KUnit.
+ * names goes through dma_buf_cache_zalloc() or dma_buf_kzalloc(), and every
+ * buffer file is made by dma_buf_alloc_file(), so that KUnit can make any
+ * one of them fail (KUNIT_STATIC_STUB_REDIRECT on dma_buf_kunit_kzalloc()
+ * and dma_buf_alloc_file()).  Both are exported only to KUnit.
+ * dma_buf_kunit_kzalloc() allocates from @cache, or @size bytes from
+ * kmalloc when @cache is NULL.
  */
-void *dma_buf_kunit_kzalloc(size_t size, gfp_t gfp);
+void *dma_buf_kunit_kzalloc(struct kmem_cache *cache, size_t size, gfp_t gfp);
 struct file *dma_buf_alloc_file(struct dma_buf *dmabuf, int flags);
 
 /*
@@ -86,8 +88,17 @@ struct file *dma_buf_alloc_file(struct dma_buf *dmabuf, int flags);
 static __always_inline void *dma_buf_kzalloc(size_t size, gfp_t gfp)
 {
 	if (kunit_get_current_test())
-		return dma_buf_kunit_kzalloc(size, gfp);
+		return dma_buf_kunit_kzalloc(NULL, size, gfp);
 	return kzalloc(size, gfp);
+}
+
+static __always_inline void *dma_buf_cache_zalloc(struct kmem_cache *cache,
+						  gfp_t gfp)
+{
+	if (kunit_get_current_test())
+		return dma_buf_kunit_kzalloc(cache, kmem_cache_size(cache),
+					     gfp);
+	return kmem_cache_zalloc(cache, gfp);
 }
 
 /* dma-buf-file.c */

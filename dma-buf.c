@@ -139,12 +139,22 @@ static inline void dma_buf_registry_del(struct dma_buf *buf) {}
 static inline void dma_buf_registry_init(void) {}
 #endif
 
-void *dma_buf_kunit_kzalloc(size_t size, gfp_t gfp)
+void *dma_buf_kunit_kzalloc(struct kmem_cache *cache, size_t size, gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(dma_buf_kunit_kzalloc, size, gfp);
-	return kzalloc(size, gfp);
+	KUNIT_STATIC_STUB_REDIRECT(dma_buf_kunit_kzalloc, cache, size, gfp);
+	return cache ? kmem_cache_zalloc(cache, gfp) : kzalloc(size, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(dma_buf_kunit_kzalloc);
+
+/*
+ * Buffers come from caches of their exact size, not from kmalloc: 6.12's
+ * buffer with its reservation object fills the 256-byte bucket, and our
+ * private state on top would double that.  One cache for buffers whose
+ * exporter brings the reservation object, one for buffers with ours; both
+ * made at boot, where failing is fatal (SLAB_PANIC).  kfree() frees from
+ * either.
+ */
+static struct kmem_cache *dma_buf_cache, *dma_buf_with_resv_cache;
 
 /* The pseudo filesystem every buffer's file lives on. */
 static struct vfsmount *dma_buf_mount;
@@ -384,11 +394,8 @@ struct dma_buf *dma_buf_export(const struct dma_buf_export_info *exp_info)
 		return ERR_PTR(-ENOENT);
 
 	/* Our reservation object only when the exporter brings none. */
-	if (exp_info->resv)
-		core = dma_buf_kzalloc(offsetof(struct dma_buf_core, resv),
-				       GFP_KERNEL);
-	else
-		core = dma_buf_kzalloc(sizeof(*core), GFP_KERNEL);
+	core = dma_buf_cache_zalloc(exp_info->resv ? dma_buf_cache :
+					dma_buf_with_resv_cache, GFP_KERNEL);
 	if (!core) {
 		ret = -ENOMEM;
 		goto err_module;
@@ -1326,6 +1333,15 @@ static int __init dma_buf_core_init(void)
 	int ret;
 
 	dma_buf_registry_init();
+	/* Without the exporter's object the buffer ends with ours. */
+	dma_buf_cache = kmem_cache_create("dma_buf",
+					  offsetof(struct dma_buf_core, resv),
+					  __alignof__(struct dma_buf_core),
+					  SLAB_PANIC, NULL);
+	dma_buf_with_resv_cache = kmem_cache_create("dma_buf_with_resv",
+						    sizeof(struct dma_buf_core),
+						    __alignof__(struct dma_buf_core),
+						    SLAB_PANIC, NULL);
 	ret = dma_buf_init_sysfs_statistics();
 	if (ret)
 		return ret;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KUnit suites that need our core, not upstream's: allocation failures
- * injected through the core's allocation points dma_buf_kzalloc() and
- * dma_buf_alloc_file(), and misuse our core reports where upstream's
- * BUG()s.
+ * injected through the core's allocation points (dma_buf_kunit_kzalloc()
+ * and dma_buf_alloc_file()), the size of what it allocates, and misuse
+ * our core reports where upstream's BUG()s.
  */
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
@@ -20,13 +20,20 @@ static struct {
 	int file_err;
 } dbt_fault;
 
-static void *dbt_kzalloc_stub(size_t size, gfp_t gfp)
+/* What the core's allocator does when not redirected. */
+static void *dbt_zalloc(struct kmem_cache *cache, size_t size, gfp_t gfp)
+{
+	return cache ? kmem_cache_zalloc(cache, gfp) : kzalloc(size, gfp);
+}
+
+static void *dbt_kzalloc_stub(struct kmem_cache *cache, size_t size,
+			      gfp_t gfp)
 {
 	if (++dbt_fault.calls == dbt_fault.fail_at) {
 		dbt_fault.failed++;
 		return NULL;
 	}
-	return kzalloc(size, gfp);
+	return dbt_zalloc(cache, size, gfp);
 }
 
 static struct file *dbt_alloc_file_stub(struct dma_buf *dmabuf, int flags)
@@ -110,7 +117,7 @@ static void dbt_fault_export(struct kunit *test, struct dma_resv *resv)
 		(void)refs;
 	}
 	KUNIT_EXPECT_LE(test, n, DBT_MAX_ALLOCS);
-	/* The buffer itself comes from dma_buf_kzalloc(). */
+	/* The buffer itself comes from dma_buf_cache_zalloc(). */
 	KUNIT_EXPECT_GE(test, n, 2);
 	kunit_info(test, "%d allocation(s) failed in turn, %s resv\n", n - 1,
 		   resv ? "exporter's" : "own");
@@ -324,13 +331,14 @@ static struct {
 	void *block;
 } dbt_adjacent;
 
-static void *dbt_kzalloc_adjacent(size_t size, gfp_t gfp)
+static void *dbt_kzalloc_adjacent(struct kmem_cache *cache, size_t size,
+				  gfp_t gfp)
 {
 	void *block = dbt_adjacent.block;
 
 	dbt_adjacent.size = size;
 	if (!block)
-		return kzalloc(size, gfp);
+		return dbt_zalloc(cache, size, gfp);
 	dbt_adjacent.block = NULL;
 	return block;
 }
@@ -378,6 +386,51 @@ static void dbt_fault_resv_adjacent(struct kunit *test)
 		dma_fence_put(&f->base);	/* the freed object's reference */
 }
 
+/*
+ * What a slab cache made for @size bytes hands out: @size rounded up to
+ * the cache's alignment, the architecture's minimum and a pointer.
+ */
+static size_t dbt_slab_object_size(size_t size)
+{
+	size_t align = max_t(size_t, __alignof__(struct dma_buf_core),
+			     ARCH_SLAB_MINALIGN);
+
+	return ALIGN(size, ALIGN(align, sizeof(void *)));
+}
+
+/*
+ * A buffer takes its own size, not the next kmalloc bucket: 6.12's buffer
+ * with its reservation object fills the 256-byte bucket on 64-bit, and our
+ * private state on top of it took the 512-byte one.
+ */
+static void dbt_alloc_exact_size(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	size_t with_resv = sizeof(struct dma_buf_core);
+	size_t without = offsetof(struct dma_buf_core, resv);
+	struct dma_resv resv;
+
+	dbt_fill_info(exp, &info);
+	exp->dmabuf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	KUNIT_EXPECT_GE(test, ksize(exp->dmabuf), with_resv);
+	KUNIT_EXPECT_LE(test, ksize(exp->dmabuf),
+			dbt_slab_object_size(with_resv));
+	dbt_put_final(exp);
+
+	dma_resv_init(&resv);
+	info.resv = &resv;
+	exp->released = 0;
+	exp->dmabuf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(exp->dmabuf));
+	KUNIT_EXPECT_GE(test, ksize(exp->dmabuf), without);
+	KUNIT_EXPECT_LE(test, ksize(exp->dmabuf),
+			dbt_slab_object_size(without));
+	dbt_put_final(exp);
+	dma_resv_fini(&resv);
+}
+
 static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_export_kzalloc),
 	KUNIT_CASE(dbt_fault_export_kzalloc_resv),
@@ -385,6 +438,7 @@ static struct kunit_case dbt_fault_cases[] = {
 	KUNIT_CASE(dbt_fault_attach),
 	KUNIT_CASE(dbt_fault_other_calls),
 	KUNIT_CASE(dbt_fault_resv_adjacent),
+	KUNIT_CASE(dbt_alloc_exact_size),
 	KUNIT_CASE(dbt_lockdep_on),
 	{}
 };

@@ -359,7 +359,8 @@ static void test_set_name_invalid(struct kunit *test)
 	kunit_dma_buf_put_final(exp, dmabuf);
 }
 
-static void *failing_kzalloc(size_t size, gfp_t gfp)
+static void *failing_kzalloc(struct kmem_cache *cache, size_t size,
+			     gfp_t gfp)
 {
 	return NULL;
 }
