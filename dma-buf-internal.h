@@ -32,16 +32,18 @@ struct dma_buf_core {
 	 * or the release does.  Under the reservation lock.
 	 */
 	struct dma_fence *poll_fence_in, *poll_fence_out;
-#if IS_ENABLED(CONFIG_DEBUG_FS)
-	/* Which per-CPU registry list holds the buffer. */
-	unsigned int registry_cpu;
-#endif
 	/*
 	 * Whether buf.resv is @resv below, made by the core.  A flag, not a
 	 * comparison of addresses: whatever an exporter's reservation object
 	 * is next to, it can never be taken for ours.
 	 */
 	bool owns_resv;
+#if IS_ENABLED(CONFIG_DEBUG_FS)
+	/* Which per-CPU registry list holds the buffer. */
+	u16 registry_cpu;
+	/* Listings looking at the buffer, under the registry list's mutex. */
+	unsigned int walkers;
+#endif
 #if IS_ENABLED(CONFIG_DMABUF_DEBUG_HOLDERS)
 	/* Who holds what of this buffer (dma-buf-holders.c). */
 	struct dma_buf_holders holders;
@@ -115,8 +117,9 @@ void dma_buf_file_closed(struct dma_buf *dmabuf);
  * dma-buf.c: call @fn for every buffer in the registry, in no particular
  * order.  @fn may sleep and may take the buffer's reservation lock; the
  * buffer cannot be freed while @fn runs on it, because its release waits
- * for the walk to leave its registry list.  @fn must not drop the last
- * reference to any buffer.  A non-zero return from @fn ends the walk and
+ * for the walk to leave it.  Buffers exported or released during the walk
+ * may or may not be seen.  @fn must not drop the last reference to any
+ * buffer.  A non-zero return from @fn ends the walk and
  * is returned; so is -EINTR when a signal interrupts the wait for a list.
  */
 int dma_buf_for_each(int (*fn)(struct dma_buf *dmabuf, void *data),

@@ -25,6 +25,7 @@
 #include <linux/pseudo_fs.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/wait_bit.h>
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <uapi/linux/dma-buf.h>
@@ -62,26 +63,47 @@ EXPORT_TRACEPOINT_SYMBOL_GPL(dma_resv_wait);
 /*
  * The registry: every live buffer, for the debugfs listing (which is all
  * it is for: without debugfs, as in 6.12, there is neither registry nor
- * struct dma_buf.list_node).  Buffers join
- * the list of the CPU that exports them, so export and release take only
- * that CPU's mutex, which nobody else wants unless a listing is running.
- * A walker holds one list's mutex while it looks at that list's buffers:
- * their release waits for it in dma_buf_registry_del(), so they stay
- * alive without references, and their memory can be freed at once.
+ * struct dma_buf.list_node).  Buffers join the list of the CPU that
+ * exports them, so export and release take only that CPU's mutex.
+ *
+ * A walker holds a list's mutex only to step from one buffer to the next,
+ * not while it looks at a buffer (which may mean waiting for the buffer's
+ * reservation lock): exports and releases on that CPU go on meanwhile.
+ * The buffer being looked at is kept linked, and so alive, without a
+ * reference by its count of walkers: its release waits in
+ * dma_buf_registry_del() until no walker is on it.  Its memory can
+ * therefore be freed at once, with no RCU grace period.
  */
 struct dma_buf_registry {
-	struct mutex lock; /* protects buffers, and keeps them alive */
+	struct mutex lock; /* protects buffers and the walker counts */
 	struct list_head buffers;
 };
 
 static DEFINE_PER_CPU(struct dma_buf_registry, dma_buf_registry);
+/* struct dma_buf_core keeps the CPU in 16 bits. */
+static_assert(CONFIG_NR_CPUS <= 1 << 16);
+
+/*
+ * A release waits for walkers, and walkers take reservation locks: tell
+ * lockdep, so that a release under a reservation lock is reported as the
+ * deadlock it can be, as the walker's mutex once made it.
+ */
+#ifdef CONFIG_LOCKDEP
+static struct lockdep_map dma_buf_walk_map =
+	STATIC_LOCKDEP_MAP_INIT("dma_buf_registry_walk", &dma_buf_walk_map);
+#endif
+
+static struct dma_buf_registry *dma_buf_registry_of(struct dma_buf *buf)
+{
+	return per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
+}
 
 static void dma_buf_registry_add(struct dma_buf *buf)
 {
 	struct dma_buf_registry *reg;
 
 	dma_buf_core(buf)->registry_cpu = raw_smp_processor_id();
-	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
+	reg = dma_buf_registry_of(buf);
 	mutex_lock(&reg->lock);
 	list_add(&buf->list_node, &reg->buffers);
 	mutex_unlock(&reg->lock);
@@ -89,18 +111,35 @@ static void dma_buf_registry_add(struct dma_buf *buf)
 
 static void dma_buf_registry_del(struct dma_buf *buf)
 {
-	struct dma_buf_registry *reg;
+	struct dma_buf_registry *reg = dma_buf_registry_of(buf);
+	struct dma_buf_core *core = dma_buf_core(buf);
 
-	reg = per_cpu_ptr(&dma_buf_registry, dma_buf_core(buf)->registry_cpu);
+	lock_map_acquire(&dma_buf_walk_map);
+	lock_map_release(&dma_buf_walk_map);
 	mutex_lock(&reg->lock);
+	while (core->walkers) {
+		mutex_unlock(&reg->lock);
+		/* Woken by the walker that leaves the buffer last. */
+		wait_var_event(&core->walkers, !READ_ONCE(core->walkers));
+		mutex_lock(&reg->lock);
+	}
 	list_del(&buf->list_node);
 	mutex_unlock(&reg->lock);
+}
+
+/* Under @reg's mutex: leave @buf, which stays linked until then. */
+static void dma_buf_registry_leave(struct dma_buf *buf)
+{
+	struct dma_buf_core *core = dma_buf_core(buf);
+
+	if (!--core->walkers)
+		wake_up_var(&core->walkers);
 }
 
 int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 		     void *data)
 {
-	struct dma_buf *buf;
+	struct dma_buf *buf, *next;
 	int cpu, ret = 0;
 
 	for_each_possible_cpu(cpu) {
@@ -110,10 +149,22 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 		ret = mutex_lock_interruptible(&reg->lock);
 		if (ret)
 			break;
-		list_for_each_entry(buf, &reg->buffers, list_node) {
+		buf = list_first_entry_or_null(&reg->buffers, struct dma_buf,
+					       list_node);
+		while (buf) {
+			dma_buf_core(buf)->walkers++;
+			mutex_unlock(&reg->lock);
+			lock_map_acquire_read(&dma_buf_walk_map);
 			ret = fn(buf, data);
+			lock_map_release(&dma_buf_walk_map);
+			/* Not interruptible: the count must come down. */
+			mutex_lock(&reg->lock);
+			next = list_is_last(&buf->list_node, &reg->buffers) ?
+			       NULL : list_next_entry(buf, list_node);
+			dma_buf_registry_leave(buf);
 			if (ret)
 				break;
+			buf = next;
 		}
 		mutex_unlock(&reg->lock);
 		if (ret)
@@ -121,6 +172,7 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 	}
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(dma_buf_for_each);
 
 static void __init dma_buf_registry_init(void)
 {
