@@ -39,6 +39,8 @@ struct dma_buf_core {
 	 */
 	bool owns_resv;
 #if IS_ENABLED(CONFIG_DEBUG_FS)
+	/* Released: listings step over it.  Under the registry list's mutex. */
+	bool unlisting;
 	/* Which per-CPU registry list holds the buffer. */
 	u16 registry_cpu;
 	/* Listings looking at the buffer, under the registry list's mutex. */

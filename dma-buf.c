@@ -71,8 +71,9 @@ EXPORT_TRACEPOINT_SYMBOL_GPL(dma_resv_wait);
  * reservation lock): exports and releases on that CPU go on meanwhile.
  * The buffer being looked at is kept linked, and so alive, without a
  * reference by its count of walkers: its release waits in
- * dma_buf_registry_del() until no walker is on it.  Its memory can
- * therefore be freed at once, with no RCU grace period.
+ * dma_buf_registry_del() until no walker is on it, and marks it so that
+ * no new walker steps onto it meanwhile.  Its memory can therefore be
+ * freed at once, with no RCU grace period.
  */
 struct dma_buf_registry {
 	struct mutex lock; /* protects buffers and the walker counts */
@@ -117,12 +118,16 @@ static void dma_buf_registry_del(struct dma_buf *buf)
 	lock_map_acquire(&dma_buf_walk_map);
 	lock_map_release(&dma_buf_walk_map);
 	mutex_lock(&reg->lock);
-	while (core->walkers) {
-		mutex_unlock(&reg->lock);
-		/* Woken by the walker that leaves the buffer last. */
-		wait_var_event(&core->walkers, !READ_ONCE(core->walkers));
-		mutex_lock(&reg->lock);
-	}
+	/* Walks that come later step over it: they cannot hold this up. */
+	core->unlisting = true;
+	/*
+	 * Wait for the walks on it.  The count is tested under the mutex,
+	 * and the walker that brings it to 0 wakes us under the mutex too,
+	 * after we queued ourselves: no wake-up can be lost in between.
+	 */
+	___wait_var_event(&core->walkers, !core->walkers, TASK_UNINTERRUPTIBLE,
+			  0, 0, mutex_unlock(&reg->lock); schedule();
+			  mutex_lock(&reg->lock));
 	list_del(&buf->list_node);
 	mutex_unlock(&reg->lock);
 }
@@ -134,6 +139,20 @@ static void dma_buf_registry_leave(struct dma_buf *buf)
 
 	if (!--core->walkers)
 		wake_up_var(&core->walkers);
+}
+
+/* Under @reg's mutex: the first buffer after @pos not on its way out. */
+static struct dma_buf *dma_buf_registry_next(struct dma_buf_registry *reg,
+					     struct list_head *pos)
+{
+	struct dma_buf *buf;
+
+	for (pos = pos->next; pos != &reg->buffers; pos = pos->next) {
+		buf = list_entry(pos, struct dma_buf, list_node);
+		if (!dma_buf_core(buf)->unlisting)
+			return buf;
+	}
+	return NULL;
 }
 
 int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
@@ -149,8 +168,7 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 		ret = mutex_lock_interruptible(&reg->lock);
 		if (ret)
 			break;
-		buf = list_first_entry_or_null(&reg->buffers, struct dma_buf,
-					       list_node);
+		buf = dma_buf_registry_next(reg, &reg->buffers);
 		while (buf) {
 			dma_buf_core(buf)->walkers++;
 			mutex_unlock(&reg->lock);
@@ -159,8 +177,7 @@ int dma_buf_for_each(int (*fn)(struct dma_buf *buf, void *data),
 			lock_map_release(&dma_buf_walk_map);
 			/* Not interruptible: the count must come down. */
 			mutex_lock(&reg->lock);
-			next = list_is_last(&buf->list_node, &reg->buffers) ?
-			       NULL : list_next_entry(buf, list_node);
+			next = dma_buf_registry_next(reg, &buf->list_node);
 			dma_buf_registry_leave(buf);
 			if (ret)
 				break;

@@ -4,7 +4,7 @@
  * (dma_buf_for_each()): a walk that waits on one buffer's reservation lock
  * holds up neither exports nor releases of other buffers on the same CPU,
  * and the release of the buffer it waits on waits for it, however many
- * walks are there.
+ * walks are there, while walks that start meanwhile step over it.
  */
 #include <kunit/test.h>
 #include <kunit/visibility.h>
@@ -13,6 +13,8 @@
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
+#include <linux/tracepoint.h>
+#include <trace/events/dma_buf.h>
 
 #include "dma-buf-test.h"
 #include "../dma-buf-internal.h"
@@ -20,11 +22,34 @@
 /* Long enough for a thread that is not stuck, short enough to wait for. */
 #define REG_TIMEOUT	(5 * HZ)
 
+/*
+ * The exporter's release, seen by the test: the last put only starts it,
+ * and a kworker may run it (flush_delayed_fput() does not wait for one).
+ */
+static struct completion reg_released;
+static void (*reg_kit_release)(struct dma_buf *dmabuf);
+
+static void reg_release(struct dma_buf *dmabuf)
+{
+	reg_kit_release(dmabuf);
+	complete(&reg_released);
+}
+
+/* The core's release of a buffer began: it is about to leave the registry. */
+static struct completion reg_release_began;
+
+static void reg_on_release(void *data, struct dma_buf *dmabuf)
+{
+	if (dmabuf == data)
+		complete(&reg_release_began);
+}
+
 /* A walk that stops at @target to take its reservation lock, as bufinfo. */
 struct reg_walk {
 	struct dma_buf *target;
 	struct completion at_target, done;
 	int ret, seen_target;
+	bool started;
 };
 
 static int reg_walk_one(struct dma_buf *buf, void *data)
@@ -53,18 +78,14 @@ static int reg_walk_thread(void *data)
 	return 0;
 }
 
-static void reg_walk_start(struct kunit *test, struct reg_walk *w,
-			   struct dma_buf *target)
+/* Returns whether the walk runs (then it must be waited for). */
+static bool reg_walk_start(struct reg_walk *w, struct dma_buf *target)
 {
-	struct task_struct *t;
-
 	w->target = target;
 	init_completion(&w->at_target);
 	init_completion(&w->done);
-	t = kthread_run(reg_walk_thread, w, "reg-walk");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&w->at_target,
-							  REG_TIMEOUT), 0);
+	w->started = !IS_ERR(kthread_run(reg_walk_thread, w, "reg-walk"));
+	return w->started;
 }
 
 /* Work done on another thread, bound to one CPU, that may get stuck. */
@@ -73,6 +94,7 @@ struct reg_job {
 	struct dma_buf *buf;	/* to put; NULL: export one and put it */
 	struct completion done;
 	int err;
+	bool started;
 };
 
 static int reg_job_thread(void *data)
@@ -88,30 +110,54 @@ static int reg_job_thread(void *data)
 		}
 	}
 	dma_buf_put(buf);
-	/* The release, in this thread rather than in the workqueue. */
+	/* Usually the release runs right here rather than in a kworker. */
 	flush_delayed_fput();
 out:
 	complete(&job->done);
 	return 0;
 }
 
-static void reg_job_start(struct kunit *test, struct reg_job *job,
-			  unsigned int cpu)
+static bool reg_job_start(struct reg_job *job, unsigned int cpu)
 {
 	struct task_struct *t;
 
 	init_completion(&job->done);
 	t = kthread_create(reg_job_thread, job, "reg-job");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	kthread_bind(t, cpu);
-	wake_up_process(t);
+	job->started = !IS_ERR(t);
+	if (job->started) {
+		kthread_bind(t, cpu);
+		wake_up_process(t);
+	}
+	return job->started;
+}
+
+/* Waits for @done, failing the test if that takes long, but never gives up. */
+static void reg_wait(struct kunit *test, struct completion *done,
+		     const char *what)
+{
+	if (!wait_for_completion_timeout(done, REG_TIMEOUT)) {
+		KUNIT_FAIL(test, "%s waited for more than %d s", what,
+			   REG_TIMEOUT / HZ);
+		wait_for_completion(done);
+	}
 }
 
 /*
- * A buffer with a reservation object of the test's: unlocking it must not
- * touch the buffer's memory, which a release waiting on the walk frees
- * as soon as the walk lets go.
+ * The test's exporter, whose releases it sees, and a buffer with a
+ * reservation object of the test's: unlocking that must not touch the
+ * buffer's memory, which a release waiting on the walk frees as soon as
+ * the walk lets go.
  */
+static struct dbt_exporter *reg_exporter(struct kunit *test)
+{
+	struct dbt_exporter *exp = dbt_exporter_new(test);
+
+	init_completion(&reg_released);
+	reg_kit_release = exp->ops.release;
+	exp->ops.release = reg_release;
+	return exp;
+}
+
 static struct dma_buf *reg_export(struct kunit *test, struct dbt_exporter *exp,
 				  struct dma_resv *resv)
 {
@@ -135,7 +181,6 @@ static unsigned int reg_pin(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_DEBUG_FS))
 		kunit_skip(test, "no registry without debugfs");
-
 	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(cpu)),
 			0);
 	return cpu;
@@ -148,38 +193,51 @@ static void reg_unpin(void)
 
 /*
  * While a walk waits for one buffer's reservation lock, another buffer is
- * exported and released on the same CPU's list.
+ * exported and released on the same CPU's list.  Once threads run, the
+ * test only expects, and always unlocks and waits for them: they use its
+ * stack.
  */
 static void reg_walk_spares_others(struct kunit *test)
 {
-	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_exporter *exp = reg_exporter(test);
 	struct reg_job job = { .exp = exp };
-	struct reg_walk w;
+	struct reg_walk w = {};
+	bool job_done = false;
 	struct dma_resv resv;
 	struct dma_buf *buf;
 	unsigned int cpu;
-	bool stuck;
 
 	dma_resv_init(&resv);
 	cpu = reg_pin(test);
 	buf = reg_export(test, exp, &resv);
 	dma_resv_lock(&resv, NULL);
-	reg_walk_start(test, &w, buf);
-
-	reg_job_start(test, &job, cpu);
-	stuck = !wait_for_completion_timeout(&job.done, REG_TIMEOUT);
+	if (!reg_walk_start(&w, buf)) {
+		KUNIT_FAIL(test, "no walk thread");
+		goto out;
+	}
+	if (!wait_for_completion_timeout(&w.at_target, REG_TIMEOUT)) {
+		KUNIT_FAIL(test, "the walk never reached the buffer");
+		goto out;
+	}
+	if (!reg_job_start(&job, cpu)) {
+		KUNIT_FAIL(test, "no job thread");
+		goto out;
+	}
+	job_done = wait_for_completion_timeout(&job.done, REG_TIMEOUT);
+	KUNIT_EXPECT_TRUE_MSG(test, job_done,
+			      "export and release waited for the walk");
+out:
 	dma_resv_unlock(&resv);
-	/* Once the walk goes on, a stuck job does too. */
-	if (stuck)
+	if (job.started && !job_done)
 		wait_for_completion(&job.done);
-	wait_for_completion(&w.done);
+	if (job.started && !job.err)
+		reg_wait(test, &reg_released, "the other buffer's release");
+	if (w.started)
+		wait_for_completion(&w.done);
 	reg_unpin();
-	KUNIT_EXPECT_FALSE_MSG(test, stuck,
-			       "export and release waited for the walk");
 	KUNIT_EXPECT_EQ(test, job.err, 0);
 	KUNIT_EXPECT_EQ(test, w.ret, 0);
 	KUNIT_EXPECT_EQ(test, w.seen_target, 1);
-	KUNIT_EXPECT_EQ(test, exp->released, 1);
 
 	exp->released = 0;
 	exp->dmabuf = buf;
@@ -189,40 +247,72 @@ static void reg_walk_spares_others(struct kunit *test)
 
 /*
  * The release of a buffer that @walks walks are looking at waits until
- * every one of them has let go, and then runs once.
+ * every one of them has let go, and then runs once.  A walk that starts
+ * while the release waits steps over the buffer.
  */
 static void reg_release_waits(struct kunit *test, unsigned int walks)
 {
-	struct dbt_exporter *exp = dbt_exporter_new(test);
+	struct dbt_exporter *exp = reg_exporter(test);
 	struct reg_job job = { .exp = exp };
-	unsigned long released;
-	struct reg_walk w[2];
+	struct reg_walk w[3] = {}, *late = &w[walks];
+	bool probed, ok = true;
 	struct dma_resv resv;
 	unsigned int cpu, i;
 
 	dma_resv_init(&resv);
 	cpu = reg_pin(test);
 	job.buf = reg_export(test, exp, &resv);
+	init_completion(&reg_release_began);
+	probed = !register_trace_dma_buf_release(reg_on_release, job.buf);
 	dma_resv_lock(&resv, NULL);
-	for (i = 0; i < walks; i++)
-		reg_walk_start(test, &w[i], job.buf);
-
-	reg_job_start(test, &job, cpu);
-	/* The last put happened; the release must still be waiting. */
-	msleep(100);
+	for (i = 0; ok && i < walks; i++)
+		ok = reg_walk_start(&w[i], job.buf) &&
+		     wait_for_completion_timeout(&w[i].at_target, REG_TIMEOUT);
+	if (!ok || !reg_job_start(&job, cpu)) {
+		KUNIT_FAIL(test, "walk %u or the job did not start", i);
+		goto out;
+	}
+	/* The release began, and it must still be waiting for the walks. */
+	if (probed)
+		KUNIT_EXPECT_GT(test,
+				wait_for_completion_timeout(&reg_release_began,
+							    REG_TIMEOUT), 0);
+	msleep(probed ? 20 : 100);
 	KUNIT_EXPECT_EQ(test, exp->released, 0);
-	KUNIT_EXPECT_FALSE(test, completion_done(&job.done));
-	dma_resv_unlock(&resv);
 
-	released = wait_for_completion_timeout(&job.done, REG_TIMEOUT);
-	KUNIT_EXPECT_GT(test, released, 0);
-	/* The job's state is on this stack: never leave it running. */
-	if (!released)
-		wait_for_completion(&job.done);
-	for (i = 0; i < walks; i++) {
-		wait_for_completion(&w[i].done);
+	if (!reg_walk_start(late, job.buf)) {
+		KUNIT_FAIL(test, "no late walk thread");
+		goto out;
+	}
+	/* On a timeout it waits for our lock: unlock first, then wait. */
+	if (!wait_for_completion_timeout(&late->done, REG_TIMEOUT)) {
+		KUNIT_FAIL(test, "a walk that started during the release stopped at the buffer");
+		goto out;
+	}
+	late->started = false;	/* waited for */
+	KUNIT_EXPECT_EQ(test, late->seen_target, 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&late->at_target));
+	KUNIT_EXPECT_EQ(test, exp->released, 0);
+out:
+	dma_resv_unlock(&resv);
+	if (job.started) {
+		reg_wait(test, &reg_released, "the release after the walks");
+	} else {
+		dma_buf_put(job.buf);
+		flush_delayed_fput();
+		reg_wait(test, &reg_released, "the release");
+	}
+	for (i = 0; i <= walks; i++) {
+		if (w[i].started)
+			wait_for_completion(&w[i].done);
 		KUNIT_EXPECT_EQ(test, w[i].ret, 0);
-		KUNIT_EXPECT_EQ(test, w[i].seen_target, 1);
+		KUNIT_EXPECT_EQ(test, w[i].seen_target, i < walks);
+	}
+	if (job.started)
+		wait_for_completion(&job.done);
+	if (probed) {
+		unregister_trace_dma_buf_release(reg_on_release, job.buf);
+		tracepoint_synchronize_unregister();
 	}
 	reg_unpin();
 	KUNIT_EXPECT_EQ(test, exp->released, 1);
