@@ -291,3 +291,76 @@ bench_check_both() {
 		die "the two kernels differ in configuration"
 	fi
 }
+
+# The x86_64 SMP variants of the two timing kernels, for the contention
+# suites (host/bench --smp, host/scale --smp), booted in qemu with two
+# vCPUs.
+B_SMP_OURS=$BUILD_ROOT/bench-smp-ours
+B_SMP_UP=$BUILD_ROOT/bench-smp-upstream
+
+bench_build_smp() {
+	local cfg=$BUILD_ROOT/x86-bench.config side tree bdir
+	mkdir -p "$BUILD_ROOT"
+	grep -v 'UML' "$BENCH_CONFIG" > "$cfg"
+	printf '%s\n' CONFIG_SMP=y CONFIG_NR_CPUS=8 CONFIG_64BIT=y >> "$cfg"
+	overlay
+	make_upstream_tree
+	for side in ours upstream; do
+		if [ $side = ours ]; then
+			tree=$KERNEL_TREE bdir=$B_SMP_OURS
+		else
+			tree=$UPSTREAM_TREE bdir=$B_SMP_UP
+		fi
+		log "building the $side x86_64 SMP kernel in $bdir"
+		mkdir -p "$bdir"
+		# Aligned as the UML kernels are (ALIGN_FLAGS above).
+		(cd "$tree" && python3 tools/testing/kunit/kunit.py build \
+			--arch=x86_64 --kunitconfig="$cfg" --build_dir="$bdir" \
+			--make_options="KCFLAGS=$ALIGN_FLAGS" \
+			--jobs="$JOBS") > "$bdir/build.log" 2>&1 ||
+			{ tail -40 "$bdir/build.log" >&2; die "$side x86_64 build failed"; }
+	done
+}
+
+# Prints kvm or tcg.  KVM has been seen to hang without a word here:
+# trust it only when a guest prints its banner within a few seconds.
+bench_smp_accel() {
+	command -v qemu-system-x86_64 >/dev/null || ensure_deps qemu-system-x86
+	[ -f "$B_SMP_OURS/arch/x86/boot/bzImage" ] || die "x86_64 kernels not built"
+	if [ -w /dev/kvm ] &&
+	   timeout 30 qemu-system-x86_64 -accel kvm -m 512 -smp 2 \
+		-nodefaults -display none -serial stdio -no-reboot \
+		-kernel "$B_SMP_OURS/arch/x86/boot/bzImage" \
+		-append 'console=ttyS0 kunit.enable=0 panic=-1' < /dev/null 2>&1 |
+	   grep -q 'Linux version'; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
+# Boots BUILD_DIR's x86_64 kernel with two vCPUs for the suites matching
+# SUITE; returns non-zero unless the last of them ran to its end.
+bench_smp_boot() { # BUILD_DIR ACCEL SUITE LOG [KERNEL ARGS...]
+	local bdir=$1 accel=$2 suite=$3 out=$4
+	shift 4
+	timeout "${BOOT_TIMEOUT:-900}" qemu-system-x86_64 -accel "$accel" \
+		-m "${SMP_MEM:-1024}" -smp 2 -nodefaults -display none \
+		-serial stdio -no-reboot -kernel "$bdir/arch/x86/boot/bzImage" \
+		-append "console=ttyS0 kunit.enable=1 kunit.filter_glob=$suite kunit_shutdown=reboot $*" \
+		< /dev/null > "$out" 2>&1 || true
+	grep -q "^ok [0-9]* $suite" "$out"
+}
+
+# Prints a python that has matplotlib, for the charts: the one on PATH, or
+# Debian's (with Debian's python3-matplotlib, installed if missing) when
+# that one (perhaps another installation) has none.
+chart_python() {
+	if python3 -c 'import matplotlib' 2>/dev/null; then
+		echo python3
+		return
+	fi
+	/usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
+		ensure_deps python3-matplotlib >&2
+	echo /usr/bin/python3
+}

@@ -4,7 +4,8 @@
 usage: scale-report.py OUT [--docs DIR] [--command C] [--boots N]
                        [--load L] [--commit C]
 
-OUT holds ours.K.log and upstream.K.log.  Each point is the median over
+OUT holds ours.K.log and upstream.K.log (and, from --smp, smp-ours.K.log
+and smp-upstream.K.log).  Each point is the median over
 boots of a boot's median.  Per curve the growth is the log-log slope
 between its first and last point (and over its last decade), classified
 as flat, sublinear, linear or worse.  With --docs, rewrites the part of
@@ -22,8 +23,14 @@ import time
 BEGIN, END = "<!-- host/scale:begin -->", "<!-- host/scale:end -->"
 SIDES = ("ours", "upstream")
 BENCH = re.compile(r"# \S+: bench: (\S+) median_ns=([\d.]+) ")
-MEM = re.compile(r"scale-mem: (\S+) n=(\d+) bytes_per=(-?\d+) slab_bytes_per=(-?\d+)")
+MEM = re.compile(r"scale-mem: (\S+) n=(\d+) (?:bytes_per=-?\d+ )?slab_bytes_per=(-?\d+)")
 POLL = re.compile(r"scale-poll: pollers n=(\d+) first_ns=(\d+) last_ns=(\d+)")
+SMP = re.compile(r"# \S+: smp: scale\.(\S+)\.(\d+) ops_per_s=\d+ "
+                 r"p50_ns=(\d+) p99_ns=(\d+) ")
+SMP_NOTE = ("qemu-system-x86_64 with two vCPUs, x86_64 builds of the same "
+            "two kernels.  Latency of single calls from the guest's clock, "
+            "median (p50) and 99th percentile (p99) of every call in the "
+            "scenario's 300 ms.")
 
 # Charts: title, file, which curves (by prefix of their name).
 DIMENSIONS = [
@@ -40,13 +47,26 @@ DIMENSIONS = [
      lambda c: c.startswith("attach.")),
     ("Pollers of one buffer (wake-up after the fence signals)", "pollers",
      lambda c: c.startswith("poll.")),
+    ("Two CPUs: export + release on one among N live buffers, the other "
+     "idle or reading bufinfo", "smp-buffers",
+     lambda c: c.startswith("smp.export_release")),
+    ("Two CPUs: N threads adding fences to one object", "smp-adders",
+     lambda c: c.startswith("smp.resv_add")),
 ]
 
 
 def parse(out):
-    """{(side, curve): {n: [ns per boot]}}, {(side, what): [(n, b, s)]}"""
+    """{(side, curve): {n: [ns per boot]}}, {(side, what): [(n, bytes)]}"""
     pts, mem = {}, {}
     for side in SIDES:
+        for log in sorted(glob.glob(os.path.join(out, "smp-" + side + ".*.log"))):
+            for line in open(log, errors="replace"):
+                m = SMP.search(line)
+                if m:
+                    for q, v in (("p50", m.group(3)), ("p99", m.group(4))):
+                        pts.setdefault((side, f"smp.{m.group(1)}.{q}"), {}
+                                       ).setdefault(int(m.group(2)), []
+                                                    ).append(float(v))
         for log in sorted(glob.glob(os.path.join(out, side + ".*.log"))):
             for line in open(log, errors="replace"):
                 m = BENCH.search(line)
@@ -67,7 +87,7 @@ def parse(out):
                 m = MEM.search(line)
                 if m:
                     mem.setdefault((side, m.group(1)), []).append(
-                        (int(m.group(2)), int(m.group(3)), int(m.group(4))))
+                        (int(m.group(2)), int(m.group(3))))
     curves = {k: {n: statistics.median(v) for n, v in d.items()}
               for k, d in pts.items()}
     return curves, mem
@@ -147,6 +167,12 @@ def main():
         if not sel:
             continue
         md += [f"### {title}", "", f"![{title}](scale-{fname}.png)", ""]
+        if fname.startswith("smp-"):
+            try:
+                accel = open(os.path.join(a.out, "smp-accel")).read().strip()
+            except OSError:
+                accel = "?"
+            md += [SMP_NOTE.replace("two vCPUs", f"two vCPUs ({accel})"), ""]
         for c in sel:
             o, u = curves.get(("ours", c)), curves.get(("upstream", c))
             if not o or not u:
@@ -159,23 +185,21 @@ def main():
         md.append("")
 
     md += ["### Memory per object", "",
-           "Kernel memory in use (all pages not free; slab pages in "
-           "brackets) after making N objects, less before, divided by N.  "
+           "Slab memory in use (kmalloc and slab caches, large kmalloc "
+           "included) after making N objects, less before, divided by N.  "
            "Buffer: the buffer with its reservation object, file, inode "
            "and dentry (the exporter allocates nothing per buffer).  "
            "Attachment: static attachments, 256 on each of 16 buffers.  "
            "Fence slot: 1,024 fences of distinct contexts on each of 256 "
            "objects (the fences were made before counting).", "",
-           "| object | N | ours bytes | upstream bytes | ours slab | upstream slab |",
-           "|---|---:|---:|---:|---:|---:|"]
+           "| object | N | ours bytes | upstream bytes |",
+           "|---|---:|---:|---:|"]
     whats = sorted({w for _, w in mem})
     for w in whats:
-        o = {n: (b, s) for n, b, s in mem.get(("ours", w), [])}
-        u = {n: (b, s) for n, b, s in mem.get(("upstream", w), [])}
+        o = {n: v for n, v in mem.get(("ours", w), [])}
+        u = {n: v for n, v in mem.get(("upstream", w), [])}
         for n in sorted(set(o) | set(u)):
-            ob, os_ = o.get(n, ("-", "-"))
-            ub, us = u.get(n, ("-", "-"))
-            md.append(f"| {w} | {n} | {ob} | {ub} | {os_} | {us} |")
+            md.append(f"| {w} | {n} | {o.get(n, '-')} | {u.get(n, '-')} |")
     md += ["", "Curves where ours grows faster than upstream's (slope more "
            "than 0.15 higher and slower by more than 20% at the largest N): "
            + (", ".join(f"`{c}`" for c in flagged) if flagged else "none")
@@ -217,7 +241,8 @@ def main():
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("N")
-        ax.set_ylabel("ns (median)")
+        ax.set_ylabel("ns (p50, p99)" if fname.startswith("smp-")
+                      else "ns (median)")
         ax.set_title(title + ": ours solid, upstream dashed", fontsize=9)
         ax.grid(True, which="both", linewidth=0.3)
         ax.legend(fontsize=5, ncol=2)

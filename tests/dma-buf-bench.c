@@ -24,6 +24,7 @@
 #include <kunit/dma-buf.h>
 #include <kunit/test.h>
 #include <linux/anon_inodes.h>
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
@@ -60,6 +61,15 @@ MODULE_PARM_DESC(batch_us, "least length of one batch in microseconds (default 2
 static unsigned int warmup = 3;
 module_param(warmup, uint, 0444);
 MODULE_PARM_DESC(warmup, "untimed batches before the timed ones (default 3)");
+
+/*
+ * The cost per call of an operation that leaves work behind (export and
+ * put: freeing at the batch's end) depends on how much memory a batch
+ * touches, so two kernels compare fairly only at the same batch length.
+ */
+static unsigned long calls_per_batch;
+module_param(calls_per_batch, ulong, 0444);
+MODULE_PARM_DESC(calls_per_batch, "calls per batch of every operation instead of calibrating (default 0: calibrate)");
 
 /* Most reservation objects one batch of the add benchmarks uses. */
 #define BB_MAX_OBJS 1024
@@ -158,14 +168,14 @@ static void bb_measure(struct kunit *test, struct bb_op *op)
 	unsigned long calls = 1;
 	char n1[24], n2[24], n3[24], n4[24];
 	struct kunit *cur;
-	u64 *ps, t;
+	u64 *ps, t = 0;
 
 	ps = kunit_kcalloc(test, nb, sizeof(*ps), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ps);
 	cur = bb_hide_test();
 
 	/* Calibrate: grow the batch until it spans the target length. */
-	for (;;) {
+	while (!calls_per_batch) {
 		t = bb_batch(op, calls);
 		if (t >= target || (op->max_calls && calls >= op->max_calls))
 			break;
@@ -177,12 +187,15 @@ static void bb_measure(struct kunit *test, struct bb_op *op)
 			calls = op->max_calls;
 	}
 	/* Round the last estimate up so the batch clears the target. */
-	if (t && t < target) {
+	if (!calls_per_batch && t && t < target) {
 		u64 want = div64_u64((u64)calls * target, t) + 1;
 
 		if (!op->max_calls || want <= op->max_calls)
 			calls = want;
 	}
+	if (calls_per_batch)
+		calls = op->max_calls ? min(calls_per_batch, op->max_calls) :
+					calls_per_batch;
 
 	for (i = 0; i < warmup; i++)
 		bb_batch(op, calls);
@@ -305,6 +318,8 @@ struct bb_bufs {
 	struct dma_buf_attachment *attach;
 	struct file *file;
 	int fd;
+	/* move_notify calls the scaling suite's importers received */
+	unsigned int notified;
 };
 
 /* A one-page buffer of the kit's, with its table made once. */
@@ -1538,13 +1553,12 @@ static struct file *bb_open_bufinfo(struct kunit *test)
 	return bb_open_on("debugfs", "dma_buf/bufinfo", O_RDONLY);
 }
 
-static void bb_smp(struct kunit *test)
+/* The workers' state, and a fence of its own context for each. */
+static struct bb_smp *bb_smp_new(struct kunit *test,
+				 struct dma_fence *fences[BB_SMP_WORKERS])
 {
 	struct bb_smp *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
-	unsigned int cpus = num_online_cpus(), i, c;
-	struct dma_fence *fences[BB_SMP_WORKERS];
-	struct file *bufinfo;
-	char name[48];
+	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	s->test = test;
@@ -1562,6 +1576,47 @@ static void bb_smp(struct kunit *test)
 	}
 	bb_exp_init(test, &s->b.exp);
 	bb_put_flush(bb_export(test, &s->b, &bb_static_ops));
+	return s;
+}
+
+static void bb_smp_free(struct bb_smp *s,
+			struct dma_fence *fences[BB_SMP_WORKERS])
+{
+	unsigned int i;
+
+	for (i = 0; i < BB_SMP_WORKERS; i++) {
+		dma_resv_fini(&s->objs[i]);
+		dma_fence_signal(fences[i]);
+		dma_fence_put(fences[i]);
+	}
+	bb_exp_fini(&s->b.exp);
+}
+
+/* @nw threads adding their own context's fence to one object. */
+static void bb_smp_shared_add(struct bb_smp *s, unsigned int nw,
+			      struct dma_fence *fences[BB_SMP_WORKERS],
+			      const char *name)
+{
+	unsigned int i;
+
+	s->nw = nw;
+	for (i = 0; i < nw; i++) {
+		s->w[i].fn = bb_smp_resv_add;
+		s->w[i].timed = true;
+		s->w[i].fence = fences[i];
+		s->w[i].obj = &s->objs[0];
+	}
+	bb_smp_run(s, name);
+}
+
+static void bb_smp(struct kunit *test)
+{
+	struct dma_fence *fences[BB_SMP_WORKERS];
+	struct bb_smp *s = bb_smp_new(test, fences);
+	unsigned int cpus = num_online_cpus(), i, c;
+	struct file *bufinfo;
+	char name[48];
+
 	cpus = min_t(unsigned int, cpus, BB_SMP_WORKERS);
 
 	/* export and release: one thread, then one per CPU */
@@ -1596,15 +1651,9 @@ static void bb_smp(struct kunit *test)
 
 	/* adding fences: one shared object against one object per thread */
 	for (c = 0; c < (cpus > 1 ? 2 : 1); c++) {
-		s->nw = c ? cpus : 1;
-		for (i = 0; i < s->nw; i++) {
-			s->w[i].fn = bb_smp_resv_add;
-			s->w[i].timed = true;
-			s->w[i].fence = fences[i];
-			s->w[i].obj = &s->objs[0];
-		}
-		snprintf(name, sizeof(name), "resv_add.shared.x%u", s->nw);
-		bb_smp_run(s, name);
+		snprintf(name, sizeof(name), "resv_add.shared.x%u",
+			 c ? cpus : 1);
+		bb_smp_shared_add(s, c ? cpus : 1, fences, name);
 		for (i = 0; i < s->nw; i++)
 			s->w[i].obj = &s->objs[i];
 		snprintf(name, sizeof(name), "resv_add.disjoint.x%u", s->nw);
@@ -1625,12 +1674,7 @@ static void bb_smp(struct kunit *test)
 		bb_smp_run(s, name);
 	}
 
-	for (i = 0; i < BB_SMP_WORKERS; i++) {
-		dma_resv_fini(&s->objs[i]);
-		dma_fence_signal(fences[i]);
-		dma_fence_put(fences[i]);
-	}
-	bb_exp_fini(&s->b.exp);
+	bb_smp_free(s, fences);
 }
 
 static struct kunit_case dma_buf_bench_smp_cases[] = {
@@ -1655,36 +1699,79 @@ static const unsigned int bb_scale_poller_counts[] = { 1, 4, 16, 64, 256, 1024 }
 #define BB_SCALE_MAX_ATTACH 256
 #define BB_SCALE_MAX_POLLERS 1024
 
+/* A listing being timed: its open file and a page to read it into. */
+struct bb_listing {
+	struct file *file;
+	char *page;
+};
+
 /* One call is one whole read of a listing. */
 static void bb_read_whole(struct bb_op *op, unsigned long calls)
 {
-	struct bb_worker *w = op->ctx;
+	struct bb_listing *l = op->ctx;
 
 	while (calls--)
-		op->sink += bb_read_all(w->bufinfo, w->page);
+		op->sink += bb_read_all(l->file, l->page);
 }
 
 /* A listing that reads as empty would time nothing: check it first. */
 static void bb_measure_listing(struct kunit *test, struct bb_op *op,
 			       unsigned long at_least)
 {
-	struct bb_worker *w = op->ctx;
+	struct bb_listing *l = op->ctx;
 
-	KUNIT_ASSERT_GE(test, bb_read_all(w->bufinfo, w->page), at_least);
+	KUNIT_ASSERT_GE(test, bb_read_all(l->file, l->page), at_least);
 	bb_measure(test, op);
 }
 
 /*
- * Kernel memory in use, in bytes: all pages not free, and those of slab
- * caches.  Every CPU's pending counter deltas are folded first (through
- * vm.stat_refresh), and the frees that files and inodes leave to RCU and
- * to the delayed fput have happened.
+ * Buffers kept alive while others are timed; a KUnit action puts them,
+ * so that a failed assertion leaves none behind.
  */
-struct bb_mem {
-	long used, slab;
+struct bb_live {
+	struct dma_buf **buf;
+	unsigned long n;
 };
 
-static void bb_mem_read(struct kunit *test, struct bb_mem *m)
+static void bb_live_release(void *data)
+{
+	struct bb_live *l = data;
+
+	while (l->n)
+		dma_buf_put(l->buf[--l->n]);
+	flush_delayed_fput();
+	kvfree(l->buf);
+}
+
+static struct bb_live *bb_live_new(struct kunit *test, unsigned long max)
+{
+	struct bb_live *l = kunit_kzalloc(test, sizeof(*l), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	l->buf = kvcalloc(max, sizeof(*l->buf), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, l->buf);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, bb_live_release,
+							l), 0);
+	return l;
+}
+
+/* Export until @n buffers are alive. */
+static void bb_live_grow(struct kunit *test, struct bb_bufs *b,
+			 struct bb_live *l, unsigned long n)
+{
+	while (l->n < n)
+		l->buf[l->n++] = bb_export(test, b, &bb_static_ops);
+}
+
+/*
+ * Slab memory in use, in bytes (kmalloc allocations above the largest
+ * kmalloc cache included: they count as slab too).  Every CPU's pending
+ * counter deltas are folded first (through vm.stat_refresh), and the
+ * frees that files and inodes leave to RCU and to the delayed fput have
+ * happened.  Free pages are not counted: the per-CPU page lists make that
+ * figure swing by pages either way.
+ */
+static long bb_slab_bytes(void)
 {
 	struct file *f = bb_open_on("proc", "sys/vm/stat_refresh", O_WRONLY);
 	loff_t pos = 0;
@@ -1696,65 +1783,57 @@ static void bb_mem_read(struct kunit *test, struct bb_mem *m)
 		fput(f);
 		flush_delayed_fput();
 	}
-	m->used = (totalram_pages() - global_zone_page_state(NR_FREE_PAGES)) *
-		  PAGE_SIZE;
-	m->slab = global_node_page_state_pages(NR_SLAB_RECLAIMABLE_B) +
-		  global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B);
-	m->slab *= PAGE_SIZE;
+	return (global_node_page_state_pages(NR_SLAB_RECLAIMABLE_B) +
+		global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B)) *
+	       PAGE_SIZE;
 }
 
-static void bb_mem_report(struct kunit *test, const char *what,
-			  const struct bb_mem *before, unsigned long n)
+static void bb_mem_report(struct kunit *test, const char *what, long before,
+			  unsigned long n)
 {
-	struct bb_mem after;
-
-	bb_mem_read(test, &after);
-	kunit_info(test, "scale-mem: %s n=%lu bytes_per=%ld slab_bytes_per=%ld\n",
-		   what, n, (after.used - before->used) / (long)n,
-		   (after.slab - before->slab) / (long)n);
+	kunit_info(test, "scale-mem: %s n=%lu slab_bytes_per=%ld\n", what, n,
+		   (bb_slab_bytes() - before) / (long)n);
 }
 
 /* Live buffers: what export, lookups and the listings cost among N. */
 static void bb_scale_buffers(struct kunit *test)
 {
 	struct bb_bufs *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
-	struct bb_worker *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct bb_listing *l = kunit_kzalloc(test, sizeof(*l), GFP_KERNEL);
 	struct bb_op export_op = {
 		.name = "buffers.export_put", .run = bb_export_put,
 		.min_batch_us = BB_DEFERRED_BATCH_US,
 	};
-	struct bb_op op = { .ctx = w };
-	struct dma_buf **live;
+	struct bb_op op = { .ctx = l, .run = bb_read_whole };
 	struct file *bufinfo;
-	unsigned long have = 0, n;
-	struct bb_mem base;
+	struct bb_live *live;
 	char name[48], path[32];
+	long base;
+	unsigned long n;
 
 	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_ASSERT_NOT_NULL(test, w);
-	w->page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, w->page);
-	live = kvcalloc(scale_buffers, sizeof(*live), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, live);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	l->page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, l->page);
 	b->test = test;
 	bb_exp_init(test, &b->exp);
+	live = bb_live_new(test, scale_buffers);
 	export_op.ctx = b;
 	bufinfo = bb_open_bufinfo(test);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(bufinfo));
 
 	/* the buffer whose fd is looked up and whose fdinfo is read */
-	live[have++] = bb_export(test, b, &bb_static_ops);
-	get_file(live[0]->file);
-	b->fd = dma_buf_fd(live[0], O_CLOEXEC);
+	bb_live_grow(test, b, live, 1);
+	get_file(live->buf[0]->file);
+	b->fd = dma_buf_fd(live->buf[0], O_CLOEXEC);
 	KUNIT_ASSERT_GE(test, b->fd, 0);
 	snprintf(path, sizeof(path), "self/fdinfo/%d", b->fd);
-	bb_mem_read(test, &base);
+	base = bb_slab_bytes();
 
 	for (n = 1; n <= scale_buffers; n *= 10) {
-		while (have < n)
-			live[have++] = bb_export(test, b, &bb_static_ops);
+		bb_live_grow(test, b, live, n);
 		if (n >= 1000)
-			bb_mem_report(test, "buffer", &base, n - 1);
+			bb_mem_report(test, "buffer", base, n - 1);
 
 		snprintf(name, sizeof(name), "buffers.export_put.%lu", n);
 		export_op.name = name;
@@ -1764,24 +1843,20 @@ static void bb_scale_buffers(struct kunit *test)
 
 		snprintf(name, sizeof(name), "buffers.bufinfo.%lu", n);
 		op.name = name;
-		op.run = bb_read_whole;
-		w->bufinfo = bufinfo;
+		l->file = bufinfo;
 		/* a header, then at least a line per buffer */
 		bb_measure_listing(test, &op, n * 40);
 
-		w->bufinfo = bb_open_on("proc", path, O_RDONLY);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(w->bufinfo));
+		l->file = bb_open_on("proc", path, O_RDONLY);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(l->file));
 		snprintf(name, sizeof(name), "buffers.fdinfo.%lu", n);
 		bb_measure_listing(test, &op, 40);
-		fput(w->bufinfo);
+		fput(l->file);
 	}
 
 	close_fd(b->fd);
 	fput(bufinfo);
-	while (have)
-		dma_buf_put(live[--have]);
-	flush_delayed_fput();
-	kvfree(live);
+	kunit_release_action(test, bb_live_release, live);
 	bb_exp_fini(&b->exp);
 }
 
@@ -1811,7 +1886,7 @@ static void bb_scale_counted_move_notify(struct dma_buf_attachment *attach)
 {
 	struct bb_bufs *b = attach->importer_priv;
 
-	b->fd++;
+	b->notified++;
 }
 
 static const struct dma_buf_attach_ops bb_scale_importer_ops = {
@@ -1866,11 +1941,11 @@ static void bb_scale_attach(struct kunit *test)
 			if (!k)
 				continue;
 			/* every dynamic importer hears of the move, once */
-			b->fd = 0;
+			b->notified = 0;
 			dma_resv_lock(b->buf->resv, NULL);
 			dma_buf_move_notify(b->buf);
 			dma_resv_unlock(b->buf->resv);
-			KUNIT_EXPECT_EQ(test, b->fd, (int)n);
+			KUNIT_EXPECT_EQ(test, b->notified, n);
 			snprintf(name, sizeof(name), "attach.move_notify.%u", n);
 			bb_run(test, b, name, NULL, bb_scale_move_notify, NULL,
 			       NULL);
@@ -1891,7 +1966,7 @@ static void bb_scale_memory(struct kunit *test)
 	struct dma_buf_attachment **att;
 	struct dma_buf *bufs[BUFS];
 	struct dma_resv *objs;
-	struct bb_mem base;
+	long base;
 	unsigned int i, j;
 
 	KUNIT_ASSERT_NOT_NULL(test, b);
@@ -1906,7 +1981,7 @@ static void bb_scale_memory(struct kunit *test)
 	for (i = 0; i < BUFS; i++)
 		bufs[i] = bb_export(test, b, &bb_static_ops);
 
-	bb_mem_read(test, &base);
+	base = bb_slab_bytes();
 	for (i = 0; i < BUFS; i++)
 		for (j = 0; j < BB_SCALE_MAX_ATTACH; j++) {
 			att[i * BB_SCALE_MAX_ATTACH + j] =
@@ -1914,7 +1989,7 @@ static void bb_scale_memory(struct kunit *test)
 			KUNIT_ASSERT_FALSE(test,
 					   IS_ERR(att[i * BB_SCALE_MAX_ATTACH + j]));
 		}
-	bb_mem_report(test, "attachment", &base, BUFS * BB_SCALE_MAX_ATTACH);
+	bb_mem_report(test, "attachment", base, BUFS * BB_SCALE_MAX_ATTACH);
 	for (i = 0; i < BUFS; i++) {
 		for (j = 0; j < BB_SCALE_MAX_ATTACH; j++)
 			dma_buf_detach(bufs[i], att[i * BB_SCALE_MAX_ATTACH + j]);
@@ -1925,10 +2000,10 @@ static void bb_scale_memory(struct kunit *test)
 	bb_fences_make(test, fs, SLOTS);
 	for (i = 0; i < OBJS; i++)
 		dma_resv_init(&objs[i]);
-	bb_mem_read(test, &base);
+	base = bb_slab_bytes();
 	for (i = 0; i < OBJS; i++)
 		bb_resv_fill(test, &objs[i], fs, SLOTS);
-	bb_mem_report(test, "fence_slot", &base, OBJS * SLOTS);
+	bb_mem_report(test, "fence_slot", base, OBJS * SLOTS);
 	for (i = 0; i < OBJS; i++)
 		dma_resv_fini(&objs[i]);
 	bb_fences_drop(fs);
@@ -2013,7 +2088,14 @@ static void bb_scale_poll(struct kunit *test)
 				init_completion(&p[i].done);
 				p[i].task = kthread_run(bb_poller_thread, &p[i],
 							"bb-poll/%u", i);
-				KUNIT_ASSERT_FALSE(test, IS_ERR(p[i].task));
+				if (IS_ERR(p[i].task)) {
+					/* the started ones must not sleep on */
+					dma_fence_signal(fence);
+					while (i--)
+						wait_for_completion(&p[i].done);
+					dma_fence_put(fence);
+					KUNIT_FAIL_AND_ABORT(test, "no poller thread");
+				}
 			}
 			wait_for_completion(&all_armed);
 			t0 = ktime_get_ns();
@@ -2039,6 +2121,95 @@ static void bb_scale_poll(struct kunit *test)
 	bb_exp_fini(&b->exp);
 }
 
+/*
+ * Export until @n buffers are alive, an equal share on each of the first
+ * @cpus CPUs, as buffers of many processes end up: each joins the
+ * registry of the CPU that exports it.
+ */
+static void bb_live_grow_spread(struct kunit *test, struct bb_bufs *b,
+				struct bb_live *l, unsigned long n,
+				unsigned int cpus)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < cpus; cpu++) {
+		KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current,
+							   cpumask_of(cpu)), 0);
+		bb_live_grow(test, b, l, l->n + (n - l->n) / (cpus - cpu));
+	}
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+}
+
+/* The quiet side of a comparison: a CPU that does nothing. */
+static void bb_smp_idle(struct bb_worker *w)
+{
+	msleep(20);
+}
+
+/*
+ * Contention as the work grows (qemu-system-x86_64, two or more CPUs).
+ * Among N live buffers, exported on all CPUs in equal shares: export and
+ * release on every CPU but the first,
+ * while the first is idle, then while it reads bufinfo over and over.
+ * And one to four threads adding fences to one object.
+ */
+static void bb_scale_smp(struct kunit *test)
+{
+	static const unsigned int adders[] = { 1, 2, 4 };
+	struct dma_fence *fences[BB_SMP_WORKERS];
+	unsigned int cpus = min_t(unsigned int, num_online_cpus(),
+				  BB_SMP_WORKERS);
+	unsigned int i, reading;
+	struct file *bufinfo;
+	struct bb_live *live;
+	struct bb_smp *s;
+	char name[64];
+	unsigned long n;
+
+	if (cpus < 2)
+		kunit_skip(test, "needs two CPUs");
+	s = bb_smp_new(test, fences);
+	live = bb_live_new(test, scale_buffers);
+	bufinfo = bb_open_bufinfo(test);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(bufinfo));
+
+	for (n = 1; n <= scale_buffers; n *= 10) {
+		bb_live_grow_spread(test, &s->b, live, n, cpus);
+		for (reading = 0; reading < 2; reading++) {
+			s->nw = cpus;
+			for (i = 0; i < cpus; i++) {
+				s->w[i].fn = i ? bb_smp_export :
+					     reading ? bb_smp_bufinfo :
+						       bb_smp_idle;
+				s->w[i].timed = i;
+				s->w[i].bufinfo = bufinfo;
+			}
+			snprintf(name, sizeof(name), "scale.export_release%s.%lu",
+				 reading ? "+bufinfo" : "", n);
+			bb_smp_run(s, name);
+		}
+	}
+	fput(bufinfo);
+	kunit_release_action(test, bb_live_release, live);
+
+	for (i = 0; i < ARRAY_SIZE(adders); i++) {
+		snprintf(name, sizeof(name), "scale.resv_add.shared.%u",
+			 adders[i]);
+		bb_smp_shared_add(s, adders[i], fences, name);
+	}
+	bb_smp_free(s, fences);
+}
+
+static struct kunit_case dma_buf_scale_smp_cases[] = {
+	KUNIT_CASE_SLOW(bb_scale_smp),
+	{}
+};
+
+static struct kunit_suite dma_buf_scale_smp_suite = {
+	.name = "dma_buf_scale_smp",
+	.test_cases = dma_buf_scale_smp_cases,
+};
+
 static struct kunit_case dma_buf_scale_cases[] = {
 	KUNIT_CASE_SLOW(bb_scale_buffers),
 	KUNIT_CASE_SLOW(bb_scale_fences_add),
@@ -2055,7 +2226,7 @@ static struct kunit_suite dma_buf_scale_suite = {
 };
 
 kunit_test_suites(&dma_buf_bench_suite, &dma_buf_bench_smp_suite,
-		  &dma_buf_scale_suite);
+		  &dma_buf_scale_suite, &dma_buf_scale_smp_suite);
 
 MODULE_DESCRIPTION("Benchmarks of the dma-buf core");
 MODULE_LICENSE("GPL");
