@@ -13,8 +13,6 @@
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
-#include <linux/tracepoint.h>
-#include <trace/events/dma_buf.h>
 
 #include "dma-buf-test.h"
 #include "../dma-buf-internal.h"
@@ -35,13 +33,14 @@ static void reg_release(struct dma_buf *dmabuf)
 	complete(&reg_released);
 }
 
-/* The core's release of a buffer began: it is about to leave the registry. */
-static struct completion reg_release_began;
-
-static void reg_on_release(void *data, struct dma_buf *dmabuf)
+/* Whether the release of @buf marked it for walks to step over. */
+static bool reg_unlisting(struct dma_buf *buf)
 {
-	if (dmabuf == data)
-		complete(&reg_release_began);
+#if IS_ENABLED(CONFIG_DEBUG_FS)
+	return READ_ONCE(dma_buf_core(buf)->unlisting);
+#else
+	return false;
+#endif
 }
 
 /* A walk that stops at @target to take its reservation lock, as bufinfo. */
@@ -202,7 +201,7 @@ static void reg_walk_spares_others(struct kunit *test)
 	struct dbt_exporter *exp = reg_exporter(test);
 	struct reg_job job = { .exp = exp };
 	struct reg_walk w = {};
-	bool job_done = false;
+	bool job_done = false, released = false;
 	struct dma_resv resv;
 	struct dma_buf *buf;
 	unsigned int cpu;
@@ -223,25 +222,31 @@ static void reg_walk_spares_others(struct kunit *test)
 		KUNIT_FAIL(test, "no job thread");
 		goto out;
 	}
+	/* Exported and put, and released (here or by a kworker). */
 	job_done = wait_for_completion_timeout(&job.done, REG_TIMEOUT);
-	KUNIT_EXPECT_TRUE_MSG(test, job_done,
+	if (job_done && !job.err)
+		released = wait_for_completion_timeout(&reg_released,
+						       REG_TIMEOUT);
+	KUNIT_EXPECT_TRUE_MSG(test, job_done && released,
 			      "export and release waited for the walk");
 out:
 	dma_resv_unlock(&resv);
 	if (job.started && !job_done)
-		wait_for_completion(&job.done);
-	if (job.started && !job.err)
+		reg_wait(test, &job.done, "the job");
+	if (job.started && !job.err && !released)
 		reg_wait(test, &reg_released, "the other buffer's release");
 	if (w.started)
-		wait_for_completion(&w.done);
+		reg_wait(test, &w.done, "the walk");
 	reg_unpin();
 	KUNIT_EXPECT_EQ(test, job.err, 0);
 	KUNIT_EXPECT_EQ(test, w.ret, 0);
 	KUNIT_EXPECT_EQ(test, w.seen_target, 1);
 
 	exp->released = 0;
-	exp->dmabuf = buf;
-	dbt_put_final(exp);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	reg_wait(test, &reg_released, "the release");
+	KUNIT_EXPECT_EQ(test, exp->released, 1);
 	dma_resv_fini(&resv);
 }
 
@@ -255,29 +260,31 @@ static void reg_release_waits(struct kunit *test, unsigned int walks)
 	struct dbt_exporter *exp = reg_exporter(test);
 	struct reg_job job = { .exp = exp };
 	struct reg_walk w[3] = {}, *late = &w[walks];
-	bool probed, ok = true;
+	unsigned long until;
 	struct dma_resv resv;
 	unsigned int cpu, i;
 
 	dma_resv_init(&resv);
 	cpu = reg_pin(test);
 	job.buf = reg_export(test, exp, &resv);
-	init_completion(&reg_release_began);
-	probed = !register_trace_dma_buf_release(reg_on_release, job.buf);
 	dma_resv_lock(&resv, NULL);
-	for (i = 0; ok && i < walks; i++)
-		ok = reg_walk_start(&w[i], job.buf) &&
-		     wait_for_completion_timeout(&w[i].at_target, REG_TIMEOUT);
-	if (!ok || !reg_job_start(&job, cpu)) {
-		KUNIT_FAIL(test, "walk %u or the job did not start", i);
+	for (i = 0; i < walks; i++) {
+		if (!reg_walk_start(&w[i], job.buf) ||
+		    !wait_for_completion_timeout(&w[i].at_target, REG_TIMEOUT)) {
+			KUNIT_FAIL(test, "walk %u did not reach the buffer", i + 1);
+			goto out;
+		}
+	}
+	if (!reg_job_start(&job, cpu)) {
+		KUNIT_FAIL(test, "no job thread");
 		goto out;
 	}
-	/* The release began, and it must still be waiting for the walks. */
-	if (probed)
-		KUNIT_EXPECT_GT(test,
-				wait_for_completion_timeout(&reg_release_began,
-							    REG_TIMEOUT), 0);
-	msleep(probed ? 20 : 100);
+	/* The release marked the buffer; it must still be waiting. */
+	until = jiffies + REG_TIMEOUT;
+	while (!reg_unlisting(job.buf) && time_before(jiffies, until))
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_TRUE(test, reg_unlisting(job.buf));
+	msleep(20);
 	KUNIT_EXPECT_EQ(test, exp->released, 0);
 
 	if (!reg_walk_start(late, job.buf)) {
@@ -304,16 +311,12 @@ out:
 	}
 	for (i = 0; i <= walks; i++) {
 		if (w[i].started)
-			wait_for_completion(&w[i].done);
+			reg_wait(test, &w[i].done, "a walk");
 		KUNIT_EXPECT_EQ(test, w[i].ret, 0);
 		KUNIT_EXPECT_EQ(test, w[i].seen_target, i < walks);
 	}
 	if (job.started)
-		wait_for_completion(&job.done);
-	if (probed) {
-		unregister_trace_dma_buf_release(reg_on_release, job.buf);
-		tracepoint_synchronize_unregister();
-	}
+		reg_wait(test, &job.done, "the job");
 	reg_unpin();
 	KUNIT_EXPECT_EQ(test, exp->released, 1);
 	dma_resv_fini(&resv);
