@@ -121,13 +121,16 @@ static void dma_buf_registry_del(struct dma_buf *buf)
 	/* Walks that come later step over it: they cannot hold this up. */
 	core->unlisting = true;
 	/*
-	 * Wait for the walks on it.  The count is tested under the mutex,
-	 * and the walker that brings it to 0 wakes us under the mutex too,
-	 * after we queued ourselves: no wake-up can be lost in between.
+	 * Wait for the walks on it, if any (almost never: no queueing on
+	 * the shared wait queue otherwise).  The count is tested under the
+	 * mutex, and the walker that brings it to 0 wakes us under the mutex
+	 * too, after we queued ourselves: no wake-up can be lost in between.
 	 */
-	___wait_var_event(&core->walkers, !core->walkers, TASK_UNINTERRUPTIBLE,
-			  0, 0, mutex_unlock(&reg->lock); schedule();
-			  mutex_lock(&reg->lock));
+	if (core->walkers)
+		___wait_var_event(&core->walkers, !core->walkers,
+				  TASK_UNINTERRUPTIBLE, 0, 0,
+				  mutex_unlock(&reg->lock); schedule();
+				  mutex_lock(&reg->lock));
 	list_del(&buf->list_node);
 	mutex_unlock(&reg->lock);
 }
